@@ -1,0 +1,1 @@
+"""The service around the GraphQL schema: settings, app, Personalize and catalog adapters, CLI."""

@@ -1,0 +1,499 @@
+"""The local Personalize's ASGI app: Personalize's REST-JSON wire protocol over the local model.
+
+Routes come from botocore's service models, so every operation of `personalize-runtime` and
+`personalize-events` answers at its real path. GetRecommendations, GetPersonalizedRanking and
+PutEvents work; the other operations validate their input and answer with the error Personalize
+would give for resources this emulator does not have. Errors have AWS's shape (status,
+`x-amzn-ErrorType`, `{"message": ...}`) so botocore raises ClientError with the right code.
+
+For tests and benchmarks (not part of Personalize, never faulted or counted):
+    GET  /_emulator/faults           {"latency_ms", "jitter_ms", "throttle_rate", "error_rate"}
+    PUT  /_emulator/faults           change some of them while running
+    GET  /_emulator/stats            {"calls": {operation: n}, "last_requests": {operation: body}}
+    POST /_emulator/stats/reset
+    GET  /_emulator/history/{user}   the user's interactions, recorded events included
+    GET  /healthz, GET /images/items/{item_id}.svg
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from emulator.config import Deployment, EmulatorConfig, Recipe
+from emulator.faults import Faults, InjectedError
+from emulator.filters import FilterValueError, ItemPredicate
+from emulator.validation import (
+    ERROR_NAMESPACE,
+    Operation,
+    ServiceError,
+    invalid_input,
+    operations,
+    resource_not_found,
+    validate_input,
+)
+
+if TYPE_CHECKING:
+    from emulator.dataset import Interaction
+    from emulator.model import Model, ScoredItem
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_NUM_RESULTS = 25
+PROMOTED_ITEM_REASON = "Promoted item"
+_JSON = "application/json"
+
+
+class Stats:
+    """Calls counted per operation name and the last request body of each (for tests)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: Counter[str] = Counter()
+        self._last_requests: dict[str, Any] = {}
+
+    def record(self, operation: str, body: Any) -> None:
+        with self._lock:
+            self._calls[operation] += 1
+            self._last_requests[operation] = body
+
+    def calls(self, operation: str) -> int:
+        """How many calls of `operation` arrived, whatever their answer (faults included)."""
+        with self._lock:
+            return self._calls[operation]
+
+    def last_request(self, operation: str) -> Any:
+        """The body of the last `operation` call (parsed JSON), or None."""
+        with self._lock:
+            return self._last_requests.get(operation)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"calls": dict(self._calls), "last_requests": dict(self._last_requests)}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._calls.clear()
+            self._last_requests.clear()
+
+
+@dataclass
+class EmulatorState:
+    """Everything the app serves from: the configuration, the trained model and the knobs."""
+
+    config: EmulatorConfig
+    model: Model
+    faults: Faults = field(default_factory=Faults)
+    stats: Stats = field(default_factory=Stats)
+    _item_columns: frozenset[str] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def item_columns(self) -> frozenset[str]:
+        """The columns of the Items dataset (upper-case), for metadataColumns."""
+        if self._item_columns is None:
+            columns: set[str] = set()
+            for metadata in self.model.items.values():
+                columns.update(metadata)
+            self._item_columns = frozenset(columns)
+        return self._item_columns
+
+
+Handler = Callable[[EmulatorState, Mapping[str, Any]], dict[str, Any] | None]
+
+
+def create_emulator_app(state: EmulatorState) -> Starlette:
+    """The ASGI app of the local Personalize serving `state`."""
+    routes: list[BaseRoute] = [
+        Route(op.path, _operation_endpoint(state, op), methods=[op.method])
+        for op in operations().values()
+    ]
+    routes += _admin_routes(state)
+    routes.append(Route("/healthz", _healthz, methods=["GET"]))
+    routes += _image_routes(state)
+    return Starlette(
+        routes=routes,
+        exception_handlers={404: _unknown_operation, 405: _unknown_operation},
+    )
+
+
+# --- the wire protocol ------------------------------------------------------------------------
+
+
+def _request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _json_response(payload: Any, status: int = 200) -> Response:
+    body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+    headers = {"x-amzn-RequestId": _request_id()}
+    return Response(body, status_code=status, headers=headers, media_type=_JSON)
+
+
+def _error_response(status: int, code: str, message: str) -> Response:
+    headers = {"x-amzn-RequestId": _request_id(), "x-amzn-ErrorType": f"{code}:{ERROR_NAMESPACE}"}
+    body = json.dumps({"message": message}).encode()
+    return Response(body, status_code=status, headers=headers, media_type=_JSON)
+
+
+async def _unknown_operation(request: Request, exc: Exception) -> Response:
+    return _error_response(
+        404,
+        "UnknownOperationException",
+        f"No Personalize operation is served at {request.method} {request.url.path}",
+    )
+
+
+def _operation_endpoint(
+    state: EmulatorState, operation: Operation
+) -> Callable[[Request], Awaitable[Response]]:
+    handler = _HANDLERS.get(operation.name) or _unsupported
+    name = operation.name
+
+    async def endpoint(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = None
+        state.stats.record(name, body)
+        injected = await state.faults.apply()
+        if injected is not None:
+            return _injected_response(injected)
+        try:
+            if body is None:
+                raise ServiceError("SerializationException", "The request body is not JSON")
+            request_body = validate_input(name, body)
+            return _json_response(handler(state, request_body))
+        except ServiceError as error:
+            return _error_response(error.status, error.code, error.message)
+        except Exception:
+            logger.exception("%s failed", name)
+            return _error_response(500, "InternalServerError", "Internal server error")
+
+    endpoint.__name__ = name
+    return endpoint
+
+
+def _injected_response(error: InjectedError) -> Response:
+    return _error_response(error.status, error.code, error.message)
+
+
+# --- GetRecommendations -----------------------------------------------------------------------
+
+Source = Callable[[int, ItemPredicate | None], "list[ScoredItem]"]
+
+
+def _get_recommendations(state: EmulatorState, body: Mapping[str, Any]) -> dict[str, Any]:
+    campaign_arn = body.get("campaignArn")
+    recommender_arn = body.get("recommenderArn")
+    if campaign_arn and recommender_arn:
+        raise invalid_input("Provide either campaignArn or recommenderArn, not both.")
+    if campaign_arn:
+        deployment = _deployment(state.config, campaign_arn, "campaign")
+    elif recommender_arn:
+        deployment = _deployment(state.config, recommender_arn, "recommender")
+    else:
+        raise invalid_input("Either campaignArn or recommenderArn is required.")
+    user_id: str | None = body.get("userId")
+    item_id: str | None = body.get("itemId")
+    source = _source(state.model, deployment, user_id, item_id)
+    num_results: int = body.get("numResults", DEFAULT_NUM_RESULTS)
+    history = state.model.history(user_id) if user_id else ()
+    accept = _predicate(state, body.get("filterArn"), body.get("filterValues"), history)
+    columns = _metadata_columns(state, body.get("metadataColumns"))
+    promotions = body.get("promotions") or ()
+    if promotions:
+        chosen = _promote(state, source, num_results, accept, promotions[0], history, body)
+    else:
+        chosen = [(scored, None) for scored in source(num_results, accept)]
+    with_score = deployment.recipe is Recipe.USER_PERSONALIZATION
+    items = [
+        _predicted_item(state, scored, with_score, columns, promotion)
+        for scored, promotion in chosen
+    ]
+    return {"itemList": items, "recommendationId": _recommendation_id()}
+
+
+def _deployment(config: EmulatorConfig, arn: str, kind: str) -> Deployment:
+    deployment = config.find_deployment(arn)
+    if deployment is None:
+        raise resource_not_found(f"Resource {arn} does not exist.")
+    if deployment.kind != kind:
+        raise invalid_input(
+            f"{arn} is a {deployment.kind} ARN; pass it as {deployment.kind}Arn, not {kind}Arn."
+        )
+    return deployment
+
+
+def _source(
+    model: Model, deployment: Deployment, user_id: str | None, item_id: str | None
+) -> Source:
+    recipe = deployment.recipe
+    what = f"{deployment.kind} {deployment.arn} (recipe {recipe})"
+    if recipe is Recipe.USER_PERSONALIZATION:
+        if not user_id:
+            raise invalid_input(f"userId is required for {what}.")
+        return lambda count, accept: model.recommend(user_id, count, accept)
+    if recipe is Recipe.SIMILAR_ITEMS:
+        if not item_id:
+            raise invalid_input(f"itemId is required for {what}.")
+        return lambda count, accept: model.similar(item_id, count, accept)
+    if recipe is Recipe.POPULARITY_COUNT:
+        return model.popular
+    raise invalid_input(
+        f"{what} ranks items: call GetPersonalizedRanking with it, not GetRecommendations."
+    )
+
+
+def _predicate(
+    state: EmulatorState,
+    filter_arn: str | None,
+    filter_values: Mapping[str, str] | None,
+    history: Sequence[Interaction],
+) -> ItemPredicate | None:
+    if not filter_arn:
+        return None
+    expression = state.config.find_filter(filter_arn)
+    if expression is None:
+        raise resource_not_found(f"Resource {filter_arn} does not exist.")
+    try:
+        return expression.bind(filter_values or {}, items=state.model.items, history=history)
+    except FilterValueError as error:
+        raise invalid_input(str(error)) from None
+
+
+def _promote(
+    state: EmulatorState,
+    source: Source,
+    num_results: int,
+    accept: ItemPredicate | None,
+    promotion: Mapping[str, Any],
+    history: Sequence[Interaction],
+    body: Mapping[str, Any],
+) -> list[tuple[ScoredItem, str | None]]:
+    """Fill a share of the slots from the promotion's filter, the rest from the request's.
+
+    Promoted items keep their order among themselves and take random places among the others,
+    as Personalize documents it.
+    """
+    for member in ("name", "percentPromotedItems"):
+        if promotion.get(member) is None:
+            raise invalid_input(
+                f"1 validation error detected: Value null at 'promotions.1.member.{member}' "
+                "failed to satisfy constraint: Member must not be null"
+            )
+    name: str = promotion["name"]
+    percent: int = promotion["percentPromotedItems"]
+    promote = _predicate(state, promotion.get("filterArn"), promotion.get("filterValues"), history)
+    promoted = source(math.ceil(num_results * percent / 100), promote)
+    promoted_ids = {scored.item_id for scored in promoted}
+
+    def accept_rest(item_id: str) -> bool:
+        return item_id not in promoted_ids and (accept is None or accept(item_id))
+
+    rest = source(num_results - len(promoted), accept_rest)
+    total = len(promoted) + len(rest)
+    # Seeded by the request so the same request places its promoted items the same way.
+    places = sorted(
+        random.Random(json.dumps(body, sort_keys=True)).sample(range(total), len(promoted))
+    )
+    chosen: list[tuple[ScoredItem, str | None]] = []
+    promoted_iter, rest_iter = iter(promoted), iter(rest)
+    place_set = set(places)
+    for position in range(total):
+        if position in place_set:
+            chosen.append((next(promoted_iter), name))
+        else:
+            chosen.append((next(rest_iter), None))
+    return chosen
+
+
+def _metadata_columns(
+    state: EmulatorState, metadata_columns: Mapping[str, Sequence[str]] | None
+) -> list[tuple[str, str]]:
+    """(requested name, dataset column) pairs for the ITEMS columns asked for."""
+    if not metadata_columns:
+        return []
+    known = state.item_columns
+    pairs: list[tuple[str, str]] = []
+    for requested in metadata_columns.get("ITEMS", ()):
+        column = requested.upper()
+        if column not in known:
+            raise invalid_input(
+                f"metadataColumns: {requested!r} is not a column of the Items dataset "
+                f"(columns: {', '.join(sorted(known))})."
+            )
+        pairs.append((requested, column))
+    return pairs
+
+
+def _predicted_item(
+    state: EmulatorState,
+    scored: ScoredItem,
+    with_score: bool,
+    columns: Sequence[tuple[str, str]],
+    promotion: str | None = None,
+) -> dict[str, Any]:
+    item: dict[str, Any] = {"itemId": scored.item_id}
+    if with_score and scored.score is not None:
+        item["score"] = scored.score
+    if promotion is not None:
+        item["promotionName"] = promotion
+        item["reason"] = [PROMOTED_ITEM_REASON]
+    if columns:
+        metadata = state.model.items.get(scored.item_id, {})
+        item["metadata"] = {
+            requested: metadata[column] for requested, column in columns if column in metadata
+        }
+    return item
+
+
+def _recommendation_id() -> str:
+    return f"RID-{uuid.uuid4()}"
+
+
+# --- GetPersonalizedRanking -------------------------------------------------------------------
+
+
+def _get_personalized_ranking(state: EmulatorState, body: Mapping[str, Any]) -> dict[str, Any]:
+    arn: str = body["campaignArn"]
+    deployment = _deployment(state.config, arn, "campaign")
+    if deployment.recipe is not Recipe.PERSONALIZED_RANKING:
+        raise invalid_input(
+            f"campaign {arn} (recipe {deployment.recipe}) does not rank items: "
+            "GetPersonalizedRanking needs a campaign with a personalized-ranking recipe."
+        )
+    user_id: str = body["userId"]
+    history = state.model.history(user_id)
+    accept = _predicate(state, body.get("filterArn"), body.get("filterValues"), history)
+    columns = _metadata_columns(state, body.get("metadataColumns"))
+    ranked = state.model.rank(user_id, body["inputList"])
+    if accept is not None:
+        ranked = [scored for scored in ranked if accept(scored.item_id)]
+    items = [_predicted_item(state, scored, True, columns) for scored in ranked]
+    return {"personalizedRanking": items, "recommendationId": _recommendation_id()}
+
+
+# --- PutEvents --------------------------------------------------------------------------------
+
+
+def _put_events(state: EmulatorState, body: Mapping[str, Any]) -> None:
+    from emulator.dataset import Interaction
+
+    tracking_id: str = body["trackingId"]
+    if tracking_id not in state.config.tracking_ids:
+        raise resource_not_found(f"Event tracker with tracking id {tracking_id} does not exist.")
+    # Personalize ties the events of a session without a user to the session id.
+    user_id: str = body.get("userId") or body["sessionId"]
+    for event in body["eventList"]:
+        item_id = event.get("itemId")
+        if item_id is None:
+            continue
+        value = event.get("eventValue")
+        interaction = Interaction(
+            user_id=user_id,
+            item_id=item_id,
+            timestamp=int(event["sentAt"]),
+            event_type=event["eventType"],
+            event_value=None if value is None else float(value),
+        )
+        state.model.record(interaction)
+    return None
+
+
+# --- operations this emulator has no resources for --------------------------------------------
+
+
+def _unsupported(state: EmulatorState, body: Mapping[str, Any]) -> None:
+    if "datasetArn" in body:
+        raise resource_not_found(
+            f"Resource {body['datasetArn']} does not exist: the local Personalize reads its "
+            "datasets from CSV files and has no dataset ARNs."
+        )
+    if "trackingId" in body:
+        raise resource_not_found(
+            f"Event tracker with tracking id {body['trackingId']} has no Action interactions "
+            "dataset in the local Personalize."
+        )
+    arn = body.get("campaignArn")
+    if arn is None:
+        raise invalid_input("campaignArn is required.")
+    if state.config.find_deployment(arn) is not None:
+        raise invalid_input(f"{arn} does not deploy a PERSONALIZED_ACTIONS recipe.")
+    raise resource_not_found(f"Resource {arn} does not exist.")
+
+
+_HANDLERS: dict[str, Handler] = {
+    "GetRecommendations": _get_recommendations,
+    "GetPersonalizedRanking": _get_personalized_ranking,
+    "PutEvents": _put_events,
+}
+
+
+# --- administration, health and images --------------------------------------------------------
+
+
+def _admin_routes(state: EmulatorState) -> list[BaseRoute]:
+    async def get_faults(request: Request) -> Response:
+        return _json_response(state.faults.as_dict())
+
+    async def put_faults(request: Request) -> Response:
+        try:
+            changes = json.loads(await request.body())
+            if not isinstance(changes, dict):
+                raise ValueError("expected a JSON object of fault settings")
+            state.faults.update(changes)
+        except ValueError as error:
+            return _error_response(400, "InvalidInputException", str(error))
+        return _json_response(state.faults.as_dict())
+
+    async def get_stats(request: Request) -> Response:
+        return _json_response(state.stats.snapshot())
+
+    async def reset_stats(request: Request) -> Response:
+        state.stats.reset()
+        return _json_response(state.stats.snapshot())
+
+    async def get_history(request: Request) -> Response:
+        user_id = request.path_params["user_id"]
+        interactions = [
+            {
+                "item_id": interaction.item_id,
+                "timestamp": interaction.timestamp,
+                "event_type": interaction.event_type,
+                "event_value": interaction.event_value,
+            }
+            for interaction in state.model.history(user_id)
+        ]
+        return _json_response({"user_id": user_id, "interactions": interactions})
+
+    return [
+        Route("/_emulator/faults", get_faults, methods=["GET"]),
+        Route("/_emulator/faults", put_faults, methods=["PUT"]),
+        Route("/_emulator/stats", get_stats, methods=["GET"]),
+        Route("/_emulator/stats/reset", reset_stats, methods=["POST"]),
+        Route("/_emulator/history/{user_id:path}", get_history, methods=["GET"]),
+    ]
+
+
+async def _healthz(request: Request) -> Response:
+    return _json_response({"status": "ok"})
+
+
+def _image_routes(state: EmulatorState) -> list[Route]:
+    from emulator.images import image_routes
+
+    return image_routes(lambda: state.model.items)

@@ -1,0 +1,357 @@
+"""The recommender behind the local Personalize: item-item co-occurrence blended with popularity.
+
+Training builds a user x item matrix of event weights, keeps for every item its most similar items
+(cosine similarity of their columns) and a recency-weighted popularity. A user's recommendations
+are the similarity rows of their latest distinct items, weighted by recency, summed, normalised and
+blended with popularity (the less history, the more popularity). Events recorded afterwards
+(PutEvents) change a user's history, and so their next recommendations, at once; the similarities
+themselves stay as trained, like a Personalize solution version between retrainings.
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from emulator.dataset import Dataset, Interaction
+
+ItemPredicate = Callable[[str], bool]
+
+EVENT_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {"view": 1.0, "click": 1.0, "cart": 2.0, "addtocart": 2.0, "purchase": 4.0, "buy": 4.0}
+)
+DEFAULT_EVENT_WEIGHT = 1.0
+NEIGHBOURS = 100  # similar items kept per item
+RECENT_ITEMS = 20  # distinct items of a user's history that drive their recommendations
+RECENCY_DECAY = 0.6  # weight of each older distinct item relative to the next newer one
+HISTORY_PRIOR = 1.0  # popularity's share is HISTORY_PRIOR / (HISTORY_PRIOR + recent distinct items)
+SIMILAR_POPULARITY = 0.05  # popularity's share in similar items, breaking ties and backfilling
+POPULARITY_HALF_LIFE = 30 * 86_400  # seconds
+
+_Floats = npt.NDArray[np.float64]
+_EXCLUDED = -1.0
+_SCAN_LIMIT = 500  # newest events scanned for a user's recent distinct items
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredItem:
+    """One recommended or ranked item and its score."""
+
+    item_id: str
+    score: float | None
+
+
+class _History:
+    """A user's events in time order, with the model's index of each item (-1 when unknown)."""
+
+    __slots__ = ("events", "items")
+
+    def __init__(self) -> None:
+        self.events: list[Interaction] = []
+        self.items = array("i")
+
+    def add(self, interaction: Interaction, item: int) -> None:
+        events = self.events
+        if events and interaction.timestamp < events[-1].timestamp:
+            position = bisect.bisect_right(events, interaction.timestamp, key=_timestamp)
+            events.insert(position, interaction)
+            self.items.insert(position, item)
+        else:
+            events.append(interaction)
+            self.items.append(item)
+
+    def recent(self) -> list[int]:
+        """The newest distinct known items, newest first."""
+        items = self.items
+        recent: list[int] = []
+        for position in range(len(items) - 1, max(-1, len(items) - 1 - _SCAN_LIMIT), -1):
+            item = items[position]
+            if item >= 0 and item not in recent:
+                recent.append(item)
+                if len(recent) == RECENT_ITEMS:
+                    break
+        return recent
+
+    def seen(self) -> npt.NDArray[np.int32]:
+        known = np.frombuffer(self.items, dtype=np.int32)
+        return known[known >= 0]
+
+
+def _timestamp(interaction: Interaction) -> int:
+    return interaction.timestamp
+
+
+class Model:
+    """A trained recommender answering user-personalization, SIMS, popularity and ranking calls."""
+
+    def __init__(
+        self,
+        items: Mapping[str, Mapping[str, str]],
+        neighbours: npt.NDArray[np.int32],
+        similarities: npt.NDArray[np.float32],
+        popularity: _Floats,
+        reference_time: int,
+    ) -> None:
+        """Assemble a model from trained parts; `Model.train` is the usual way to get one."""
+        self._items = items
+        self._ids = list(items)
+        self._index = {item_id: index for index, item_id in enumerate(self._ids)}
+        self._neighbours = neighbours
+        self._similarities = similarities
+        self._popularity_counts = popularity
+        self._popularity = _normalised(popularity)
+        self._popular_order: list[int] | None = None
+        self._reference_time = reference_time
+        self._histories: dict[str, _History] = {}
+
+    @classmethod
+    def train(cls, dataset: Dataset) -> Model:
+        """Train on a dataset: the similarities, the popularity and every user's history."""
+        items: dict[str, Mapping[str, str]] = dict(dataset.items)
+        for interaction in dataset.interactions:
+            if interaction.item_id not in items:
+                items[interaction.item_id] = MappingProxyType({})
+        index = {item_id: position for position, item_id in enumerate(items)}
+        users: dict[str, int] = {}
+        # Loaded datasets are in time order already (so the sort is linear); hand-made ones may not.
+        interactions = sorted(dataset.interactions, key=_timestamp)
+        rows = np.fromiter(
+            (users.setdefault(i.user_id, len(users)) for i in interactions),
+            dtype=np.int32,
+            count=len(interactions),
+        )
+        columns = np.fromiter(
+            (index[i.item_id] for i in interactions), dtype=np.int32, count=len(interactions)
+        )
+        weights = np.fromiter(
+            (_event_weight(i.event_type) for i in interactions),
+            dtype=np.float64,
+            count=len(interactions),
+        )
+        times = np.fromiter(
+            (i.timestamp for i in interactions), dtype=np.int64, count=len(interactions)
+        )
+        reference_time = int(times.max()) if len(times) else 0
+
+        neighbours, similarities = _neighbours(rows, columns, weights, len(users), len(items))
+        recency = np.exp2((times - reference_time) / POPULARITY_HALF_LIFE)
+        popularity = np.bincount(columns, weights=weights * recency, minlength=len(items)).astype(
+            np.float64, copy=False
+        )
+
+        model = cls(MappingProxyType(items), neighbours, similarities, popularity, reference_time)
+        histories = model._histories
+        for interaction, column in zip(interactions, columns.tolist(), strict=True):
+            history = histories.get(interaction.user_id)
+            if history is None:
+                history = histories[interaction.user_id] = _History()
+            history.events.append(interaction)
+            history.items.append(column)
+        return model
+
+    @property
+    def items(self) -> Mapping[str, Mapping[str, str]]:
+        """Every item the model knows, with its metadata columns ({} when it has none)."""
+        return self._items
+
+    def history(self, user_id: str) -> Sequence[Interaction]:
+        """The user's interactions in time order, recorded events included; () when unknown."""
+        history = self._histories.get(user_id)
+        return () if history is None else history.events
+
+    def record(self, interaction: Interaction) -> None:
+        """Add an event (PutEvents) to the user's history and the item's popularity."""
+        item = self._index.get(interaction.item_id, -1)
+        history = self._histories.get(interaction.user_id)
+        if history is None:
+            history = self._histories[interaction.user_id] = _History()
+        history.add(interaction, item)
+        if item >= 0:
+            age = min(0, interaction.timestamp - self._reference_time)
+            weight = _event_weight(interaction.event_type) * 2.0 ** (age / POPULARITY_HALF_LIFE)
+            self._popularity_counts[item] += weight
+            self._popularity = _normalised(self._popularity_counts)
+            self._popular_order = None
+
+    def recommend(
+        self, user_id: str, num_results: int, accept: ItemPredicate | None = None
+    ) -> list[ScoredItem]:
+        """Items for the user (user-personalization), items they interacted with left out."""
+        history = self._histories.get(user_id)
+        if history is None:
+            return self.popular(num_results, accept)
+        scores = self._user_scores(history)
+        scores[history.seen()] = _EXCLUDED
+        return self._best(scores, num_results, accept)
+
+    def similar(
+        self, item_id: str, num_results: int, accept: ItemPredicate | None = None
+    ) -> list[ScoredItem]:
+        """Items most often found with the item (SIMS), backfilled by popularity."""
+        item = self._index.get(item_id)
+        if item is None:
+            return self.popular(num_results, accept)
+        scores = self._popularity * SIMILAR_POPULARITY
+        similarities = self._similarities[item]
+        top = float(similarities[0])
+        if top > 0:
+            scores[self._neighbours[item]] += similarities.astype(np.float64) * (
+                (1 - SIMILAR_POPULARITY) / top
+            )
+        scores[item] = _EXCLUDED
+        return self._best(scores, num_results, accept)
+
+    def popular(self, num_results: int, accept: ItemPredicate | None = None) -> list[ScoredItem]:
+        """The most popular items, recent events counting more (popularity-count)."""
+        if self._popular_order is None:
+            self._popular_order = np.argsort(-self._popularity, kind="stable").tolist()
+        return self._collect(self._popularity, iter(self._popular_order), num_results, accept)
+
+    def rank(self, user_id: str, item_ids: Sequence[str]) -> list[ScoredItem]:
+        """The items ordered for the user (personalized-ranking); unknown items last, unscored."""
+        history = self._histories.get(user_id)
+        scores = self._popularity if history is None else self._user_scores(history)
+        known: list[tuple[str, int]] = []
+        unknown: list[str] = []
+        taken: set[str] = set()
+        for item_id in item_ids:
+            if item_id in taken:
+                continue
+            taken.add(item_id)
+            item = self._index.get(item_id)
+            if item is None:
+                unknown.append(item_id)
+            else:
+                known.append((item_id, item))
+        values = scores[[item for _, item in known]].tolist()
+        order = sorted(range(len(known)), key=lambda position: -values[position])
+        ranked = [ScoredItem(known[position][0], min(values[position], 1.0)) for position in order]
+        ranked.extend(ScoredItem(item_id, None) for item_id in unknown)
+        return ranked
+
+    def _user_scores(self, history: _History) -> _Floats:
+        """Scores in [0, 1] of every item for the user, seen items included."""
+        recent = history.recent()
+        if not recent:
+            return self._popularity.copy()
+        recency = RECENCY_DECAY ** np.arange(len(recent), dtype=np.float64)
+        scores: _Floats = np.bincount(
+            self._neighbours[recent].ravel(),
+            weights=(self._similarities[recent] * recency[:, None]).ravel(),
+            minlength=len(self._ids),
+        ).astype(np.float64, copy=False)
+        top = scores.max()
+        if top > 0:
+            scores /= top
+        share = HISTORY_PRIOR / (HISTORY_PRIOR + len(recent))
+        scores *= 1 - share
+        scores += share * self._popularity
+        return scores
+
+    def _best(
+        self, scores: _Floats, num_results: int, accept: ItemPredicate | None
+    ) -> list[ScoredItem]:
+        count = len(scores)
+        head = min(count, num_results if accept is None else max(4 * num_results, 64))
+        if head <= 0:
+            return []
+        if head < count:
+            part = np.argpartition(-scores, head - 1)[:head]
+            part = part[np.argsort(-scores[part], kind="stable")]
+            candidates: Iterator[int] = _chain_order(part, scores)
+        else:
+            candidates = iter(np.argsort(-scores, kind="stable").tolist())
+        return self._collect(scores, candidates, num_results, accept)
+
+    def _collect(
+        self,
+        scores: _Floats,
+        candidates: Iterator[int],
+        num_results: int,
+        accept: ItemPredicate | None,
+    ) -> list[ScoredItem]:
+        """Walk candidates in score order, keeping accepted ones until there are enough."""
+        chosen: list[ScoredItem] = []
+        if num_results <= 0:
+            return chosen
+        ids = self._ids
+        for item in candidates:
+            # min(): float rounding may overshoot 1 by an ulp.
+            score = min(float(scores[item]), 1.0)
+            if score < 0:
+                break
+            item_id = ids[item]
+            if accept is None or accept(item_id):
+                chosen.append(ScoredItem(item_id, score))
+                if len(chosen) == num_results:
+                    break
+        return chosen
+
+
+def _chain_order(head: npt.NDArray[np.intp], scores: _Floats) -> Iterator[int]:
+    """The head in order, then (only if the caller wants more) every other item in order."""
+    yield from head.tolist()
+    rest = np.ones(len(scores), dtype=bool)
+    rest[head] = False
+    others = np.flatnonzero(rest)
+    yield from others[np.argsort(-scores[others], kind="stable")].tolist()
+
+
+def _neighbours(
+    rows: npt.NDArray[np.int32],
+    columns: npt.NDArray[np.int32],
+    weights: _Floats,
+    user_count: int,
+    item_count: int,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+    """For every item, its NEIGHBOURS most similar items (cosine) and their similarities."""
+    width = min(NEIGHBOURS, max(item_count - 1, 1))
+    neighbours = np.zeros((item_count, width), dtype=np.int32)
+    similarities = np.zeros((item_count, width), dtype=np.float32)
+    if item_count < 2 or user_count == 0:
+        return neighbours, similarities
+    matrix = sparse.csr_matrix(
+        (weights, (rows, columns)), shape=(user_count, item_count), dtype=np.float64
+    )
+    matrix.sum_duplicates()
+    # Repeated events count, with diminishing returns.
+    matrix.data = np.log1p(matrix.data)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=0)).ravel())
+    norms[norms == 0] = 1.0
+    matrix = matrix.multiply(1.0 / norms).tocsc()
+    cooccurrence: Any = (matrix.T @ matrix).tocsr()
+    chunk = max(1, (1 << 22) // item_count)
+    for start in range(0, item_count, chunk):
+        block = cooccurrence[start : start + chunk].toarray()
+        block[np.arange(len(block)), np.arange(start, start + len(block))] = 0.0
+        top = np.argpartition(-block, width - 1, axis=1)[:, :width]
+        values = np.take_along_axis(block, top, axis=1)
+        order = np.argsort(-values, axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        values = np.take_along_axis(values, order, axis=1)
+        # Padding (no similarity) points at the item itself, which every caller excludes.
+        own = np.arange(start, start + len(block))[:, None]
+        neighbours[start : start + len(block)] = np.where(values > 0, top, own)
+        similarities[start : start + len(block)] = values
+    return neighbours, similarities
+
+
+def _normalised(values: _Floats) -> _Floats:
+    top = values.max() if len(values) else 0.0
+    return values / top if top > 0 else np.zeros_like(values)
+
+
+def _event_weight(event_type: str) -> float:
+    weight = EVENT_WEIGHTS.get(event_type)
+    if weight is None:
+        key = event_type.lower().replace("-", "").replace("_", "").replace(" ", "")
+        weight = EVENT_WEIGHTS.get(key, DEFAULT_EVENT_WEIGHT)
+    return weight

@@ -1,0 +1,27 @@
+"""The app factory for ASGI servers: `uvicorn --factory gateway.asgi:create_app_from_env`."""
+
+from __future__ import annotations
+
+import logging.config
+import sys
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+
+from gateway.app import create_app
+from gateway.logs import build_log_config
+from gateway.settings import Settings, describe_validation_error
+
+
+def create_app_from_env() -> Starlette:
+    """The gateway configured from `GATEWAY_*` variables; exits with a message if they are wrong."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(
+            f"personalize-gateway: invalid configuration\n{describe_validation_error(error)}",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
+    logging.config.dictConfig(build_log_config(settings.log_level))
+    return create_app(settings)

@@ -1,0 +1,242 @@
+"""The `Recommender` port on Amazon Personalize, through aiobotocore's personalize-runtime."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+from gateway.settings import Settings
+from schema.errors import ApiError, BadUserInput, NotFound, UpstreamThrottled, UpstreamUnavailable
+from schema.ports import (
+    FilterRequest,
+    PromotionRequest,
+    Recommendation,
+    Recommendations,
+)
+
+logger = logging.getLogger(__name__)
+
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
+)
+MAX_MESSAGE_LENGTH = 500
+_ARN = re.compile(
+    r"arn:aws[a-z-]*:personalize:[a-z0-9-]*:\d*:(?P<kind>[a-z-]+)/[A-Za-z0-9_-]+",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RootField:
+    """A GraphQL root field served by Personalize, and the setting holding its ARN."""
+
+    name: str
+    setting: str
+
+
+RECOMMENDATIONS = RootField("recommendations", "recommendations_arn")
+RELATED_ITEMS = RootField("relatedItems", "related_items_arn")
+RANKING = RootField("ranking", "ranking_arn")
+
+
+class PersonalizeRecommender:
+    """Sends the schema's requests to Personalize and turns its answers and errors into the port's.
+
+    `client` is a personalize-runtime client from the app's lifespan, shared by every request.
+    Each ARN may be a campaign or a recommender (the request field follows the ARN); ranking takes
+    a campaign only. An operation whose ARN is None answers NOT_FOUND, saying which setting is
+    missing: the operation does not exist on this gateway.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        recommendations_arn: str | None,
+        related_items_arn: str | None,
+        ranking_arn: str | None,
+    ) -> None:
+        self._client = client
+        self._recommendations_arn = recommendations_arn
+        self._related_items_arn = related_items_arn
+        self._ranking_arn = ranking_arn
+
+    @classmethod
+    def from_settings(cls, client: Any, settings: Settings) -> PersonalizeRecommender:
+        """The recommender for the ARNs in `settings`."""
+        return cls(
+            client,
+            recommendations_arn=settings.recommendations_arn,
+            related_items_arn=settings.related_items_arn,
+            ranking_arn=settings.ranking_arn,
+        )
+
+    async def recommend(
+        self,
+        *,
+        user_id: str,
+        num_results: int,
+        filter: FilterRequest | None,
+        context: Mapping[str, str],
+        promotion: PromotionRequest | None,
+    ) -> Recommendations:
+        arn = _require(self._recommendations_arn, RECOMMENDATIONS)
+        params: dict[str, Any] = {**_target(arn), "userId": user_id, "numResults": num_results}
+        params |= _filter_params(filter)
+        if context:
+            params["context"] = dict(context)
+        if promotion is not None:
+            params["promotions"] = [_promotion_params(promotion)]
+        response = await self._call(RECOMMENDATIONS, "get_recommendations", params)
+        return _recommendations(response, "itemList")
+
+    async def related_items(
+        self,
+        *,
+        item_id: str,
+        user_id: str | None,
+        num_results: int,
+        filter: FilterRequest | None,
+    ) -> Recommendations:
+        arn = _require(self._related_items_arn, RELATED_ITEMS)
+        params: dict[str, Any] = {**_target(arn), "itemId": item_id, "numResults": num_results}
+        if user_id is not None:
+            params["userId"] = user_id
+        params |= _filter_params(filter)
+        response = await self._call(RELATED_ITEMS, "get_recommendations", params)
+        return _recommendations(response, "itemList")
+
+    async def rank(
+        self,
+        *,
+        user_id: str,
+        item_ids: Sequence[str],
+        filter: FilterRequest | None,
+        context: Mapping[str, str],
+    ) -> Recommendations:
+        arn = _require(self._ranking_arn, RANKING)
+        params: dict[str, Any] = {
+            "campaignArn": arn,
+            "userId": user_id,
+            "inputList": list(item_ids),
+        }
+        params |= _filter_params(filter)
+        if context:
+            params["context"] = dict(context)
+        response = await self._call(RANKING, "get_personalized_ranking", params)
+        return _recommendations(response, "personalizedRanking")
+
+    async def _call(
+        self, field: RootField, operation: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        try:
+            response: dict[str, Any] = await getattr(self._client, operation)(**params)
+        except (ClientError, BotoCoreError, TimeoutError) as error:
+            raise translate_error(field, error) from error
+        return response
+
+
+def translate_error(field: RootField, error: Exception) -> ApiError:
+    """The client-facing error for a failed Personalize call for `field`; details go to the log."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        code = str(details.get("Code", ""))
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        upstream = _redact(str(details.get("Message", "")))
+        request_id = error.response.get("ResponseMetadata", {}).get("RequestId")
+        logger.warning(
+            "Personalize call for %s failed: %s (HTTP %s, request id %s): %s",
+            field.name,
+            code,
+            status,
+            request_id,
+            details.get("Message"),
+        )
+        if code == "InvalidInputException":
+            return BadUserInput(f"Personalize refused the request: {upstream}")
+        if code == "ResourceNotFoundException":
+            return NotFound(_not_found_message(field, str(details.get("Message", ""))))
+        if code in THROTTLING_CODES or status == 429:
+            return UpstreamThrottled("Amazon Personalize is throttling requests; retry later.")
+        return UpstreamUnavailable(f"Amazon Personalize failed to answer ({code or status}).")
+    if isinstance(error, ParamValidationError):
+        logger.warning("Personalize call for %s refused by botocore: %s", field.name, error)
+        return BadUserInput(f"Invalid request to Personalize: {_redact(str(error))}")
+    logger.warning(
+        "Personalize call for %s failed: %s: %s", field.name, type(error).__name__, error
+    )
+    return UpstreamUnavailable(
+        f"Amazon Personalize is unreachable ({type(error).__name__}); retry later."
+    )
+
+
+def _require(arn: str | None, field: RootField) -> str:
+    if arn is None:
+        raise NotFound(
+            f"{field.name} is not configured on this gateway: it has no Personalize campaign or "
+            f"recommender for it ({Settings.env_var(field.setting)} is not set)."
+        )
+    return arn
+
+
+def _target(arn: str) -> dict[str, str]:
+    return {"recommenderArn": arn} if ":recommender/" in arn else {"campaignArn": arn}
+
+
+def _filter_params(filter: FilterRequest | None) -> dict[str, Any]:
+    if filter is None:
+        return {}
+    params: dict[str, Any] = {"filterArn": filter.arn}
+    if filter.values:
+        params["filterValues"] = dict(filter.values)
+    return params
+
+
+def _promotion_params(promotion: PromotionRequest) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "name": promotion.name,
+        "percentPromotedItems": promotion.percent_promoted_items,
+    }
+    return params | _filter_params(promotion.filter)
+
+
+def _recommendations(response: Mapping[str, Any], list_key: str) -> Recommendations:
+    return Recommendations(
+        recommendation_id=response.get("recommendationId"),
+        items=tuple(
+            Recommendation(
+                item_id=entry["itemId"],
+                score=entry.get("score"),
+                promotion_name=entry.get("promotionName"),
+                reasons=tuple(entry.get("reason", ())),
+            )
+            for entry in response.get(list_key, ())
+        ),
+    )
+
+
+def _not_found_message(field: RootField, upstream: str) -> str:
+    match = _ARN.search(upstream)
+    if match is None:
+        return f"Personalize could not find a resource {field.name} uses: {_redact(upstream)}"
+    if match["kind"] == "filter":
+        return (
+            "The filter named in the request does not exist in Personalize "
+            f"(check the gateway's {Settings.env_var('filters')})."
+        )
+    return (
+        f"The {match['kind']} configured for {field.name} does not exist in Personalize "
+        f"(check the gateway's {Settings.env_var(field.setting)})."
+    )
+
+
+def _redact(message: str) -> str:
+    """The upstream message without ARNs (account ids and resource names stay in the log)."""
+    redacted = _ARN.sub(lambda match: f"<{match['kind']}>", message).strip()
+    if len(redacted) > MAX_MESSAGE_LENGTH:
+        redacted = redacted[: MAX_MESSAGE_LENGTH - 1] + "…"
+    return redacted or "no details given"

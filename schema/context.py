@@ -1,0 +1,73 @@
+"""What every resolver of one GraphQL request can reach."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from schema.ports import Catalog, CatalogItem, Recommender
+
+
+@dataclass
+class Context:
+    """One request's view of the world: the ports, the configured filters and fresh loaders.
+
+    Build one per request: `items` caches what it loads for as long as the Context lives.
+    """
+
+    recommender: Recommender
+    catalog: Catalog
+    filters: Mapping[str, str]  # filter name clients use -> filter ARN
+    request: Any = None  # the HTTP request when served over HTTP
+    items: DataLoader[str, CatalogItem | None] = field(init=False, repr=False)
+    _upstream_calls: int = field(default=0, init=False, repr=False)
+    _upstream_idle: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.items = DataLoader(load_fn=partial(load_catalog_items, self.catalog))
+        self._upstream_idle.set()
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        recommender: Recommender,
+        catalog: Catalog,
+        filters: Mapping[str, str],
+        request: Any = None,
+    ) -> Context:
+        """A Context for one request (keyword-only spelling of the constructor)."""
+        return cls(recommender=recommender, catalog=catalog, filters=filters, request=request)
+
+    @asynccontextmanager
+    async def upstream_call(self) -> AsyncIterator[None]:
+        """Wraps each Recommender call, so that item lookups can wait for all of them."""
+        self._upstream_calls += 1
+        self._upstream_idle.clear()
+        try:
+            yield
+        finally:
+            self._upstream_calls -= 1
+            if self._upstream_calls == 0:
+                self._upstream_idle.set()
+
+    async def load_item(self, item_id: str) -> CatalogItem | None:
+        """The catalog item through `items`, once no Recommender call is in flight.
+
+        Root fields answer at different times; waiting for the last one lets the items of every
+        root field of the query go to the catalog in one batch.
+        """
+        await self._upstream_idle.wait()
+        return await self.items.load(item_id)
+
+
+async def load_catalog_items(catalog: Catalog, item_ids: list[str]) -> list[CatalogItem | None]:
+    """The DataLoader batch: every id asked for in one tick, looked up in one catalog call."""
+    found = await catalog.get_items(list(dict.fromkeys(item_ids)))
+    return [found.get(item_id) for item_id in item_ids]

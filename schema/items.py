@@ -1,0 +1,52 @@
+"""Items of the catalog, as apps show them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from schema.context import Context
+from schema.inputs import validate_id
+from schema.ports import CatalogItem
+
+
+@strawberry.type(description="An item of the catalog: what an app shows for a recommendation.")
+class Item:
+    id: strawberry.ID = strawberry.field(description="The item's id, as Personalize knows it.")
+    title: str | None = strawberry.field(description="A short name to display.")
+    description: str | None = strawberry.field(description="A longer text about the item.")
+    image_url: str | None = strawberry.field(
+        description="Where its picture is: an absolute URL or a path on this server."
+    )
+    price: float | None = strawberry.field(description="Its price, in the catalog's currency.")
+    category: str | None = strawberry.field(description="Its category, e.g. `shoes`.")
+    attributes: JSON | None = strawberry.field(
+        description="Every other column of the catalog, as a JSON object keyed by column name."
+    )
+
+    @classmethod
+    def from_catalog(cls, item: CatalogItem) -> Item:
+        return cls(
+            id=strawberry.ID(item.id),
+            title=item.title,
+            description=item.description,
+            image_url=item.image_url,
+            price=item.price,
+            category=item.category,
+            attributes=JSON(dict(item.attributes)),
+        )
+
+
+async def load_item(context: Context, item_id: str) -> Item | None:
+    """The item through the request's loader, so every lookup in a query shares one batch."""
+    found = await context.load_item(item_id)
+    return None if found is None else Item.from_catalog(found)
+
+
+async def get_item(
+    info: strawberry.Info[Context, None],
+    id: Annotated[strawberry.ID, strawberry.argument(description="The item's id.")],
+) -> Item | None:
+    return await load_item(info.context, validate_id("id", id))

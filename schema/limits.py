@@ -1,0 +1,34 @@
+"""Amazon Personalize's input limits, checked before any call so clients get a clear error.
+
+Unless noted, each value comes from the personalize-runtime service model
+(botocore/data/personalize-runtime/2018-05-22/service-2.json), shape named in the comment.
+"""
+
+import re
+
+MAX_ID_LENGTH = 256  # UserID, ItemID: max 256
+MIN_ID_LENGTH = 1  # an empty id names nothing
+
+DEFAULT_NUM_RESULTS = 25  # GetRecommendations numResults documentation: "The default is 25"
+MIN_NUM_RESULTS = 1  # NumResults allows 0, but asking for nothing is a client mistake
+MAX_NUM_RESULTS = 500  # GetRecommendations numResults documentation: "the maximum is 500"
+
+MIN_RANKING_ITEMS = 1  # GetPersonalizedRanking inputList is required
+MAX_RANKING_ITEMS = 500  # GetPersonalizedRanking inputList documentation: "the maximum is 500"
+
+MAX_FILTER_VALUES = 25  # FilterValues: map max 25
+FILTER_VALUE_KEY = re.compile(r"[A-Za-z0-9_]{1,50}")  # FilterAttributeName: max 50, [A-Za-z0-9_]+
+MAX_FILTER_VALUE_LENGTH = 1000  # FilterAttributeValue: max 1000 (after formatting)
+
+MAX_CONTEXT_ENTRIES = 150  # Context: map max 150
+CONTEXT_KEY = re.compile(r"[A-Za-z0-9_]{1,150}")  # AttributeName: max 150, [A-Za-z\d_]+
+MAX_CONTEXT_VALUE_LENGTH = 1000  # AttributeValue: max 1000
+
+PROMOTION_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,62}")  # Name: 1..63, ^[a-zA-Z0-9][…]*
+DEFAULT_PERCENT_PROMOTED_ITEMS = 20  # the gateway's choice; Personalize has no default
+MIN_PERCENT_PROMOTED_ITEMS = 1  # PercentPromotedItems: min 1
+MAX_PERCENT_PROMOTED_ITEMS = 100  # PercentPromotedItems: max 100
+
+# Not Personalize's: each alias of a root field is one upstream call, so a document may not
+# fan out into more than this many.
+DEFAULT_MAX_ALIASES = 15

@@ -1,0 +1,189 @@
+"""Recommendations from Personalize: for a user, related to an item, or a ranking of given items."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+import strawberry
+
+from schema import limits, ports
+from schema.context import Context
+from schema.inputs import (
+    ContextEntry,
+    FilterInput,
+    PromotionInput,
+    to_context,
+    to_filter_request,
+    to_promotion_request,
+    validate_id,
+    validate_num_results,
+    validate_ranking_items,
+)
+from schema.items import Item, load_item
+
+
+@strawberry.enum(description="Who produced a list of recommendations.")
+class RecommendationSource(enum.Enum):
+    PERSONALIZE = strawberry.enum_value(
+        "PERSONALIZE", description="Amazon Personalize, personalized for the request."
+    )
+    FALLBACK = strawberry.enum_value(
+        "FALLBACK",
+        description="The gateway's stand-in (e.g. popular items) while Personalize could not "
+        "answer; not personalized.",
+    )
+
+
+async def load_recommended_item(
+    root: RecommendedItem, info: strawberry.Info[Context, None]
+) -> Item | None:
+    return await load_item(info.context, root.item_id)
+
+
+@strawberry.type(description="One recommended item, in the order Personalize ranked it.")
+class RecommendedItem:
+    item_id: strawberry.ID = strawberry.field(description="The recommended item's id.")
+    score: float | None = strawberry.field(
+        description="How strongly Personalize recommends it, from 0 to 1; null when it has no "
+        "score (e.g. an item unknown to the model in a ranking)."
+    )
+    promotion_name: str | None = strawberry.field(
+        description="The promotion that placed this item, if a promotion did."
+    )
+    reasons: list[str] = strawberry.field(
+        description="Why Personalize recommends it, when the recipe says (may be empty)."
+    )
+    item: Item | None = strawberry.field(
+        resolver=load_recommended_item,
+        description="The item's details from the catalog; null when the catalog does not have it.",
+    )
+
+    @classmethod
+    def from_port(cls, recommendation: ports.Recommendation) -> RecommendedItem:
+        return cls(
+            item_id=strawberry.ID(recommendation.item_id),
+            score=recommendation.score,
+            promotion_name=recommendation.promotion_name,
+            reasons=list(recommendation.reasons),
+        )
+
+
+@strawberry.type(description="A list of recommended items, best first.")
+class RecommendationList:
+    recommendation_id: str | None = strawberry.field(
+        description="Personalize's id for this list; send it back with the events it leads to."
+    )
+    items: list[RecommendedItem] = strawberry.field(description="The items, best first.")
+    source: RecommendationSource = strawberry.field(description="Who produced this list.")
+
+    @classmethod
+    def from_port(cls, recommendations: ports.Recommendations) -> RecommendationList:
+        return cls(
+            recommendation_id=recommendations.recommendation_id,
+            items=[RecommendedItem.from_port(item) for item in recommendations.items],
+            source=RecommendationSource(recommendations.source.value),
+        )
+
+
+UserId = Annotated[
+    strawberry.ID,
+    strawberry.argument(
+        description=f"The user's id, as in your interactions data ({limits.MIN_ID_LENGTH} to "
+        f"{limits.MAX_ID_LENGTH} characters)."
+    ),
+]
+NumResults = Annotated[
+    int,
+    strawberry.argument(
+        description=f"How many items to return ({limits.MIN_NUM_RESULTS} to "
+        f"{limits.MAX_NUM_RESULTS})."
+    ),
+]
+Filter = Annotated[
+    FilterInput | None,
+    strawberry.argument(description="A filter to include or exclude items, chosen by name."),
+]
+Contexts = Annotated[
+    list[ContextEntry] | None,
+    strawberry.argument(
+        description="Contextual metadata, such as the device, that can change the result "
+        f"(at most {limits.MAX_CONTEXT_ENTRIES} entries)."
+    ),
+]
+
+
+async def get_recommendations(
+    info: strawberry.Info[Context, None],
+    user_id: UserId,
+    num_results: NumResults = limits.DEFAULT_NUM_RESULTS,
+    filter: Filter = None,
+    context: Contexts = None,
+    promotion: Annotated[
+        PromotionInput | None,
+        strawberry.argument(description="Promote items picked by a filter in part of the list."),
+    ] = None,
+) -> RecommendationList:
+    ctx = info.context
+    async with ctx.upstream_call():
+        recommendations = await ctx.recommender.recommend(
+            user_id=validate_id("userId", user_id),
+            num_results=validate_num_results(num_results),
+            filter=to_filter_request(filter, ctx.filters),
+            context=to_context(context),
+            promotion=to_promotion_request(promotion, ctx.filters),
+        )
+    return RecommendationList.from_port(recommendations)
+
+
+async def get_related_items(
+    info: strawberry.Info[Context, None],
+    item_id: Annotated[
+        strawberry.ID,
+        strawberry.argument(
+            description=f"The item to find related items for ({limits.MIN_ID_LENGTH} to "
+            f"{limits.MAX_ID_LENGTH} characters)."
+        ),
+    ],
+    user_id: Annotated[
+        strawberry.ID | None,
+        strawberry.argument(
+            description="The user looking, if known: lets filters use their history."
+        ),
+    ] = None,
+    num_results: NumResults = limits.DEFAULT_NUM_RESULTS,
+    filter: Filter = None,
+) -> RecommendationList:
+    ctx = info.context
+    async with ctx.upstream_call():
+        recommendations = await ctx.recommender.related_items(
+            item_id=validate_id("itemId", item_id),
+            user_id=None if user_id is None else validate_id("userId", user_id),
+            num_results=validate_num_results(num_results),
+            filter=to_filter_request(filter, ctx.filters),
+        )
+    return RecommendationList.from_port(recommendations)
+
+
+async def get_ranking(
+    info: strawberry.Info[Context, None],
+    user_id: UserId,
+    items: Annotated[
+        list[strawberry.ID],
+        strawberry.argument(
+            description=f"The ids of the items to rank ({limits.MIN_RANKING_ITEMS} to "
+            f"{limits.MAX_RANKING_ITEMS}); items Personalize does not know come last."
+        ),
+    ],
+    filter: Filter = None,
+    context: Contexts = None,
+) -> RecommendationList:
+    ctx = info.context
+    async with ctx.upstream_call():
+        recommendations = await ctx.recommender.rank(
+            user_id=validate_id("userId", user_id),
+            item_ids=validate_ranking_items(items),
+            filter=to_filter_request(filter, ctx.filters),
+            context=to_context(context),
+        )
+    return RecommendationList.from_port(recommendations)

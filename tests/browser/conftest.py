@@ -1,0 +1,95 @@
+"""The gateway on the local Personalize (full sample), served on loopback for a real browser."""
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import uvicorn
+from starlette.types import ASGIApp
+
+from emulator import LocalPersonalize, start_local_personalize
+from emulator.sample import write_sample_dataset
+from gateway.app import LOCAL_CREDENTIALS, create_app
+from gateway.catalog import load_catalog
+from gateway.settings import Settings
+from tests.browser.devtools import EXECUTABLE_NAMES, find_chromium
+
+SERVER_STARTUP_TIMEOUT = 30.0
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium executable; the tests skip without one, except in CI where they fail."""
+    executable = find_chromium()
+    if executable is None:
+        wanted = os.environ.get("CHROMIUM") or " or ".join(EXECUTABLE_NAMES)
+        message = (
+            f"Chromium not found ({wanted}): run scripts/browser-deps to install Debian's "
+            "chromium, or set CHROMIUM=/path/to/chromium"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return executable
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("sample")
+    write_sample_dataset(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def local_personalize(sample_dir: Path) -> Iterator[LocalPersonalize]:
+    with start_local_personalize(sample_dir) as personalize:
+        yield personalize
+
+
+@pytest.fixture(scope="session")
+def gateway_url(
+    local_personalize: LocalPersonalize,
+    sample_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The base URL of the gateway, with GraphiQL, on the local Personalize and its catalog."""
+    catalog_path = tmp_path_factory.mktemp("catalog") / "catalog.db"
+    load_catalog(sample_dir / "items.csv", catalog_path)
+    config = local_personalize.config
+    settings = Settings(
+        personalize_endpoint_url=local_personalize.endpoint_url,
+        recommendations_arn=config.campaign_arn("user-personalization"),
+        related_items_arn=config.campaign_arn("similar-items"),
+        ranking_arn=config.campaign_arn("personalized-ranking"),
+        filters=config.filter_arns,
+        catalog_path=catalog_path,
+        graphiql=True,
+    )
+    with _serve(create_app(settings, credentials=LOCAL_CREDENTIALS)) as url:
+        yield url
+
+
+@contextmanager
+def _serve(app: ASGIApp) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free loopback port from a background thread."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        config = uvicorn.Config(app, lifespan="on", ws="none", access_log=False, log_config=None)
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + SERVER_STARTUP_TIMEOUT
+            while not server.started:
+                if not thread.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError("the gateway did not start; its log says why")
+                time.sleep(0.01)
+            yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=SERVER_STARTUP_TIMEOUT)

@@ -1,0 +1,32 @@
+"""The sample store, written and trained on once per test session.
+
+`sample_model` is shared by every test of the session: record events only for user ids of your own
+(e.g. "test-<name>"), or train a model of your own from `sample_dataset`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from emulator.dataset import Dataset, load_dataset
+from emulator.model import Model
+from emulator.sample import write_sample_dataset
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("sample")
+    write_sample_dataset(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def sample_dataset(sample_dir: Path) -> Dataset:
+    return load_dataset(sample_dir)
+
+
+@pytest.fixture(scope="session")
+def sample_model(sample_dataset: Dataset) -> Model:
+    return Model.train(sample_dataset)

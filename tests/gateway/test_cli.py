@@ -1,0 +1,137 @@
+import asyncio
+import socket
+from pathlib import Path
+
+import pytest
+
+from gateway.catalog import SqliteCatalog
+from gateway.cli import build_parser, main
+
+RECOMMENDER = "arn:aws:personalize:us-east-1:123456789012:recommender/most-popular"
+CAMPAIGN = "arn:aws:personalize:us-east-1:123456789012:campaign/user-personalization"
+
+
+def write_items(directory: Path, text: str) -> Path:
+    path = directory / "items.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_cli_invalid_setting_exits_2_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GATEWAY_RANKING_ARN", RECOMMENDER)
+
+    code = main(["serve"])
+
+    assert (code, capsys.readouterr().err.splitlines()[:2]) == (
+        2,
+        [
+            "personalize-gateway: invalid configuration",
+            f"GATEWAY_RANKING_ARN: {RECOMMENDER} is a recommender, but Personalize's "
+            "GetPersonalizedRanking only accepts a campaign (of a personalized-ranking solution "
+            "version): set a campaign ARN",
+        ],
+    )
+
+
+def test_cli_serve_on_a_busy_port_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+
+        code = main(["serve", "--port", str(port)])
+
+    assert (code, f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err) == (2, True)
+
+
+def test_cli_serve_refuses_local_options_with_arns(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GATEWAY_RECOMMENDATIONS_ARN", CAMPAIGN)
+
+    code = main(["serve", "--data", str(tmp_path)])
+
+    assert (
+        code,
+        "--data and --config are for the local Personalize" in capsys.readouterr().err,
+    ) == (
+        2,
+        True,
+    )
+
+
+def test_cli_catalog_load_builds_the_catalog_with_a_column_map(tmp_path: Path) -> None:
+    csv_path = write_items(tmp_path, "ITEM_ID,TITLE,NAME\ni-1,Shoe,Trail runner\n")
+    db = tmp_path / "catalog.db"
+
+    code = main(["catalog", "load", str(csv_path), "--db", str(db), "--map", "NAME=title"])
+
+    async def read() -> tuple[str | None, object]:
+        async with SqliteCatalog.open(db) as catalog:
+            item = (await catalog.get_items(["i-1"]))["i-1"]
+            return item.title, item.attributes
+
+    assert (code, asyncio.run(read())) == (0, ("Trail runner", {"TITLE": "Shoe"}))
+
+
+def test_cli_catalog_load_bad_row_exits_1_naming_line_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_path = write_items(tmp_path, "ITEM_ID,PRICE\ni-1,cheap\n")
+
+    code = main(["catalog", "load", str(csv_path), "--db", str(tmp_path / "c.db")])
+
+    assert (code, capsys.readouterr().err) == (
+        1,
+        f"personalize-gateway: {csv_path}, line 2, column PRICE: 'cheap' is not a number\n",
+    )
+
+
+def test_cli_catalog_load_malformed_map_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_path = write_items(tmp_path, "ITEM_ID,TITLE\ni-1,Shoe\n")
+
+    code = main(["catalog", "load", str(csv_path), "--db", str(tmp_path / "c.db"), "--map", "NAME"])
+
+    assert (code, capsys.readouterr().err) == (
+        1,
+        "personalize-gateway: --map NAME: write COLUMN=FIELD, e.g. --map NAME=title\n",
+    )
+
+
+def test_cli_catalog_load_missing_csv_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["catalog", "load", str(tmp_path / "none.csv"), "--db", str(tmp_path / "c.db")])
+
+    assert (code, capsys.readouterr().err) == (
+        1,
+        f"personalize-gateway: {tmp_path / 'none.csv'}: No such file or directory\n",
+    )
+
+
+def test_cli_has_the_emulator_commands() -> None:
+    args = build_parser().parse_args(["sample-data", "somewhere"])
+
+    assert (args.func.__module__, args.directory) == ("emulator.cli", Path("somewhere"))
+
+
+def test_cli_serve_never_writes_the_sample_over_own_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GATEWAY_CATALOG_PATH", str(tmp_path / "catalog.db"))
+    own = write_items(tmp_path, "ITEM_ID,TITLE\nmine-1,My own item\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    code = main(["serve", "--port", str(port), "--data", str(tmp_path)])
+
+    assert (code, own.read_text(), "interactions.csv" in capsys.readouterr().err) == (
+        1,
+        "ITEM_ID,TITLE\nmine-1,My own item\n",
+        True,
+    )
