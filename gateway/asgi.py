@@ -14,9 +14,14 @@ from gateway.settings import Settings, describe_validation_error
 
 
 def create_app_from_env() -> Starlette:
-    """The gateway configured from `GATEWAY_*` variables; exits with a message if they are wrong."""
+    """The gateway configured from `GATEWAY_*` variables; exits with a message if they are wrong.
+
+    Unlike `personalize-gateway serve`, this is how deployments start the gateway, so it runs in
+    production mode (no introspection, no GraphiQL, masked errors) unless GATEWAY_ENVIRONMENT
+    says development.
+    """
     try:
-        settings = Settings()
+        settings = Settings.for_deployment()
     except ValidationError as error:
         print(
             f"personalize-gateway: invalid configuration\n{describe_validation_error(error)}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import getpass
 import socket
 import sys
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from gateway.auth import hash_api_key
 from gateway.catalog import CatalogLoadError, build_column_map, load_catalog
 from gateway.settings import Settings, describe_validation_error
 
@@ -96,6 +98,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.set_defaults(func=run_catalog_load)
 
+    auth = subparsers.add_parser("auth", help="manage API keys")
+    auth_commands = auth.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    hash_key = auth_commands.add_parser(
+        "hash-key",
+        help="print the digest of an API key, for GATEWAY_AUTH_API_KEYS",
+        description="Read an API key from standard input (prompted for without echo on a "
+        "terminal) and print its SHA-256 digest. The gateway stores only digests: put them, "
+        "comma-separated, in GATEWAY_AUTH_API_KEYS with GATEWAY_AUTH_MODE=api-key.",
+    )
+    hash_key.set_defaults(func=run_auth_hash_key)
+
+    schema_command = subparsers.add_parser("schema", help="the GraphQL schema as a file")
+    schema_commands = schema_command.add_subparsers(
+        title="commands", required=True, metavar="COMMAND"
+    )
+    export = schema_commands.add_parser(
+        "export",
+        help="print the schema's SDL",
+        description="Print the GraphQL schema in SDL, as the Apollo Federation v2 subgraph "
+        "SDL that `_service { sdl }` serves (it is the whole schema), e.g. for `rover "
+        "supergraph compose` or for code generators. Regenerate the committed file with: "
+        f"{PROG} schema export > schema.graphql",
+    )
+    export.set_defaults(func=run_schema_export)
+
     _add_emulator_commands(subparsers)
     return parser
 
@@ -116,6 +143,8 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = _load_settings(**overrides)
     if settings is None:
         return EXIT_USAGE
+    if (problem := _fallback_items_problem(settings)) is not None:
+        return _fail(problem, EXIT_USAGE)
     if settings.arns_configured and (args.data or args.config):
         return _fail(
             "--data and --config are for the local Personalize; Personalize ARNs are set "
@@ -195,6 +224,19 @@ def _serve_embedded(
         local.stop()
 
 
+def _fallback_items_problem(settings: Settings) -> str | None:
+    """What is wrong with the fallback items file, before a server starts and fails on it."""
+    if settings.fallback_items_file is None:
+        return None
+    from gateway.fallback import FallbackItemsError, load_fallback_items
+
+    try:
+        load_fallback_items(settings.fallback_items_file)
+    except FallbackItemsError as error:
+        return str(error)
+    return None
+
+
 def _local_settings(local: LocalPersonalize) -> dict[str, Any]:
     from emulator.config import Recipe
 
@@ -217,7 +259,9 @@ def _local_settings(local: LocalPersonalize) -> dict[str, Any]:
         or deployment(Recipe.POPULARITY_COUNT),
         "related_items_arn": deployment(Recipe.SIMILAR_ITEMS),
         "ranking_arn": campaigns.get(Recipe.PERSONALIZED_RANKING),
+        "fallback_arn": deployment(Recipe.POPULARITY_COUNT),
         "filters": config.filter_arns,
+        "event_tracking_id": config.tracking_ids[0] if config.tracking_ids else None,
     }
 
 
@@ -247,6 +291,27 @@ def run_catalog_load(args: argparse.Namespace) -> int:
     except OSError as error:
         return _fail(f"{error.filename}: {error.strerror}", EXIT_FAILURE)
     _progress(f"wrote {count:,} items to {db_path}", after_count=True)
+    return EXIT_OK
+
+
+def run_auth_hash_key(args: argparse.Namespace) -> int:
+    """Print the SHA-256 digest of the API key on standard input."""
+    text = getpass.getpass("API key: ") if sys.stdin.isatty() else sys.stdin.read()
+    key = text.strip()
+    if "\n" in key:
+        return _fail("give one API key per run (standard input has several lines)", EXIT_USAGE)
+    try:
+        print(hash_api_key(key))
+    except ValueError as error:
+        return _fail(str(error), EXIT_USAGE)
+    return EXIT_OK
+
+
+def run_schema_export(args: argparse.Namespace) -> int:
+    """Print the schema's SDL on standard output."""
+    from schema import export_sdl
+
+    sys.stdout.write(export_sdl())
     return EXIT_OK
 
 
@@ -288,7 +353,7 @@ def _run_server(app: Starlette, settings: Settings, sock: socket.socket) -> int:
         port=settings.port,
         log_config=build_log_config(settings.log_level),
         server_header=False,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
     )
     server = uvicorn.Server(config)
     # uvicorn raises Ctrl-C again once it has shut down gracefully: that is a clean exit.

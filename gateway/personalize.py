@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -49,7 +50,8 @@ class PersonalizeRecommender:
     `client` is a personalize-runtime client from the app's lifespan, shared by every request.
     Each ARN may be a campaign or a recommender (the request field follows the ARN); ranking takes
     a campaign only. An operation whose ARN is None answers NOT_FOUND, saying which setting is
-    missing: the operation does not exist on this gateway.
+    missing: the operation does not exist on this gateway. `deadline` bounds each call in
+    seconds, botocore's retries included (its timeouts bound single attempts only).
     """
 
     def __init__(
@@ -59,8 +61,10 @@ class PersonalizeRecommender:
         recommendations_arn: str | None,
         related_items_arn: str | None,
         ranking_arn: str | None,
+        deadline: float | None = None,
     ) -> None:
         self._client = client
+        self._deadline = deadline
         self._recommendations_arn = recommendations_arn
         self._related_items_arn = related_items_arn
         self._ranking_arn = ranking_arn
@@ -73,6 +77,7 @@ class PersonalizeRecommender:
             recommendations_arn=settings.recommendations_arn,
             related_items_arn=settings.related_items_arn,
             ranking_arn=settings.ranking_arn,
+            deadline=settings.upstream_deadline,
         )
 
     async def recommend(
@@ -133,9 +138,20 @@ class PersonalizeRecommender:
     async def _call(
         self, field: RootField, operation: str, params: dict[str, Any]
     ) -> dict[str, Any]:
+        deadline = asyncio.timeout(self._deadline)
         try:
-            response: dict[str, Any] = await getattr(self._client, operation)(**params)
+            async with deadline:
+                response: dict[str, Any] = await getattr(self._client, operation)(**params)
         except (ClientError, BotoCoreError, TimeoutError) as error:
+            if deadline.expired():
+                logger.warning(
+                    "Personalize call for %s gave no answer within the deadline of %g s",
+                    field.name,
+                    self._deadline,
+                )
+                raise UpstreamUnavailable(
+                    f"Amazon Personalize did not answer within {self._deadline:g} s; retry later."
+                ) from error
             raise translate_error(field, error) from error
         return response
 

@@ -6,12 +6,25 @@ import difflib
 import json
 import os
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gateway.auth import DEFAULT_ANY_USER_SCOPE, DEFAULT_USER_CLAIM
+from gateway.body_limit import DEFAULT_MAX_BODY_BYTES
+from gateway.jwt_keys import HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS, load_verification_keys
+from schema import limits
 
 ENV_PREFIX = "GATEWAY_"
 REGION_ENV_VARS = ("GATEWAY_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
@@ -28,6 +41,20 @@ ARN_EXAMPLE = "arn:aws:personalize:us-east-1:123456789012:campaign/my-campaign"
 NOT_SETTINGS = frozenset({"GATEWAY_INTERFACE"})
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+Environment = Literal["development", "production"]
+AuthMode = Literal["none", "api-key", "jwt"]
+SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+SCOPE_PATTERN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]{1,200}$")  # RFC 6749 scope-token
+EventsDelivery = Literal["sync", "buffered"]
+CONTEXT_SOURCES = ("device", "hour", "weekday")  # what the gateway derives from a request
+
+DEFAULT_SEGMENT_EVENT_TYPES = {
+    "Product Viewed": "view",
+    "Product Clicked": "click",
+    "Product Added": "cart",
+    "Order Completed": "purchase",
+}
+CONTEXT_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,150}$")  # Personalize's AttributeName
 
 
 class Settings(BaseSettings):
@@ -58,11 +85,61 @@ class Settings(BaseSettings):
     read_timeout: float = Field(default=2.0, gt=0)
     max_attempts: int = Field(default=3, ge=1, le=10)
     max_pool_connections: int = Field(default=50, ge=1)
+    upstream_deadline: float = Field(default=3.0, gt=0, le=60)
+    fallback_arn: str | None = None
+    fallback_deadline: float = Field(default=0.5, gt=0, le=60)
+    fallback_items_file: Path | None = None
+    stale_max_entries: int = Field(default=5000, ge=0)
+    stale_max_age: float = Field(default=3600.0, gt=0)
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_cool_down: float = Field(default=10.0, gt=0)
+    shutdown_timeout: int = Field(default=10, ge=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    graphiql: bool = True
+    cors_max_age: int = Field(default=600, ge=0, le=86_400)
+    http_cache_max_age: int = Field(default=0, ge=0, le=31_536_000)
+    persisted_queries_max_bytes: int = Field(default=8 * 1024 * 1024, ge=0, le=1024**3)
+    graphiql: bool = True  # production: False unless set
+    environment: Environment = "development"
+    introspection: bool = True  # production: False unless set
+    max_query_depth: int = Field(default=limits.DEFAULT_MAX_DEPTH, ge=1, le=100)
+    max_query_aliases: int = Field(default=limits.DEFAULT_MAX_ALIASES, ge=1, le=1000)
+    max_query_tokens: int = Field(default=limits.DEFAULT_MAX_TOKENS, ge=100, le=1_000_000)
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=100 * 1024 * 1024)
+    auth_mode: AuthMode = "none"
+    auth_api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    auth_jwt_secret: SecretStr | None = None
+    auth_jwt_public_key_file: Path | None = None
+    auth_jwks_file: Path | None = None
+    auth_jwt_algorithms: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    auth_jwt_audience: str | None = None
+    auth_jwt_issuer: str | None = None
+    auth_jwt_leeway: float = Field(default=30.0, ge=0, le=300)
+    auth_user_claim: str = Field(default=DEFAULT_USER_CLAIM, min_length=1, max_length=100)
+    auth_any_user_scope: str = DEFAULT_ANY_USER_SCOPE
+    auth_allow_anonymous: bool = False
     log_level: LogLevel = "info"
+    event_tracking_id: str | None = None
+    events_delivery: EventsDelivery = "sync"
+    events_max_batch: int = Field(default=100, ge=1, le=10_000)
+    events_buffer_size: int = Field(default=10_000, ge=1)
+    events_flush_interval: float = Field(default=1.0, gt=0, le=60)
+    events_delivery_attempts: int = Field(default=5, ge=1, le=20)
+    events_retry_backoff: float = Field(default=0.5, gt=0, le=60)
+    events_shutdown_timeout: float = Field(default=10.0, gt=0)
+    segment_shared_secret: SecretStr | None = None
+    segment_event_types: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_SEGMENT_EVENT_TYPES)
+    )
+    recommendations_context: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    ranking_context: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    context_time_zone: str = "UTC"
+
+    @property
+    def production(self) -> bool:
+        """Whether the gateway runs in production mode (GATEWAY_ENVIRONMENT=production)."""
+        return self.environment == "production"
 
     @property
     def arns_configured(self) -> bool:
@@ -73,6 +150,16 @@ class Settings(BaseSettings):
     def events_endpoint(self) -> str | None:
         """Where personalize-events calls go: its own URL, else the Personalize one, else AWS's."""
         return self.events_endpoint_url or self.personalize_endpoint_url
+
+    @classmethod
+    def for_deployment(cls) -> Settings:
+        """Settings for a deployed server: production unless GATEWAY_ENVIRONMENT says otherwise.
+
+        A deployment that forgets the variable then fails closed (no introspection, no IDE).
+        """
+        if any(name.upper() == ENV_PREFIX + "ENVIRONMENT" for name in os.environ):
+            return cls()
+        return cls(environment="production")
 
     @classmethod
     def env_var(cls, field: str) -> str:
@@ -105,6 +192,8 @@ class Settings(BaseSettings):
         "recommendations_arn",
         "related_items_arn",
         "ranking_arn",
+        "fallback_arn",
+        "fallback_items_file",
         mode="before",
     )
     @classmethod
@@ -128,7 +217,7 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an http(s) URL such as http://127.0.0.1:4566")
         return value.rstrip("/")
 
-    @field_validator("recommendations_arn", "related_items_arn")
+    @field_validator("recommendations_arn", "related_items_arn", "fallback_arn")
     @classmethod
     def _check_campaign_or_recommender(cls, value: str | None) -> str | None:
         if value is not None:
@@ -206,12 +295,196 @@ class Settings(BaseSettings):
     def _lower_log_level(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
+    @field_validator("event_tracking_id", "segment_shared_secret", mode="before")
+    @classmethod
+    def _blank_means_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("event_tracking_id")
+    @classmethod
+    def _check_tracking_id(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > 256:
+            raise ValueError(f"a tracking id has at most 256 characters, got {len(value)}")
+        return value
+
+    @field_validator("events_delivery", mode="before")
+    @classmethod
+    def _lower_events_delivery(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator(
+        "segment_event_types", "recommendations_context", "ranking_context", mode="before"
+    )
+    @classmethod
+    def _parse_json_object(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as error:
+                raise ValueError(
+                    f"is not valid JSON ({error.msg} at column {error.colno}); expected an object"
+                ) from None
+        return value
+
+    @field_validator("segment_event_types")
+    @classmethod
+    def _check_segment_event_types(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, event_type in value.items():
+            if not name or not 1 <= len(event_type) <= 256:
+                raise ValueError(
+                    f"{name!r}: {event_type!r} must map a Segment event name to a Personalize "
+                    'event type of 1 to 256 characters, e.g. {"Order Completed": "purchase"}'
+                )
+        return value
+
+    @field_validator("recommendations_context", "ranking_context")
+    @classmethod
+    def _check_context_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, source in value.items():
+            if not CONTEXT_KEY_PATTERN.match(key):
+                raise ValueError(
+                    f"context name {key!r} must be 1-150 letters, digits or '_' (Personalize's "
+                    'rule), e.g. {"DEVICE_TYPE": "device", "HOUR_OF_DAY": "hour"}'
+                )
+            if source not in CONTEXT_SOURCES:
+                raise ValueError(
+                    f"context {key!r}: {source!r} is not something the gateway derives; use "
+                    f"one of {', '.join(CONTEXT_SOURCES)}"
+                )
+        return value
+
+    @field_validator("context_time_zone")
+    @classmethod
+    def _check_time_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone of the IANA database, such as Europe/Paris or UTC"
+            ) from None
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _production_defaults(cls, data: Any) -> Any:
+        # Production turns the schema's introspection and GraphiQL off unless they are set.
+        if isinstance(data, dict) and str(data.get("environment", "")).lower() == "production":
+            return {"introspection": False, "graphiql": False} | data
+        return data
+
+    @field_validator("environment", "auth_mode", mode="before")
+    @classmethod
+    def _lower_choice(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator(
+        "auth_jwt_secret",
+        "auth_jwt_public_key_file",
+        "auth_jwks_file",
+        "auth_jwt_audience",
+        "auth_jwt_issuer",
+        mode="before",
+    )
+    @classmethod
+    def _blank_auth_means_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("auth_api_keys", "auth_jwt_algorithms", mode="before")
+    @classmethod
+    def _parse_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError as error:
+                    raise ValueError(f"is not a valid JSON list ({error.msg})") from None
+            return [entry for entry in re.split(r"[,\s]+", text) if entry]
+        return value
+
+    @field_validator("auth_api_keys")
+    @classmethod
+    def _check_api_key_digests(cls, value: list[str]) -> list[str]:
+        for index, digest in enumerate(value, start=1):
+            # The entry is not quoted back: it may be a key pasted by mistake.
+            if not SHA256_HEX.match(digest):
+                raise ValueError(
+                    f"entry {index} is not a SHA-256 digest (64 hex digits); store digests, "
+                    "never keys: make one with `personalize-gateway auth hash-key`"
+                )
+        return [digest.lower() for digest in value]
+
+    @field_validator("auth_jwt_algorithms")
+    @classmethod
+    def _check_algorithms(cls, value: list[str]) -> list[str]:
+        known = sorted(HMAC_ALGORITHMS.keys() | PUBLIC_KEY_ALGORITHMS)
+        for name in value:
+            if name.lower() == "none":
+                raise ValueError("'none' is never allowed: a token must be signed")
+            if name not in known:
+                raise ValueError(f"{name!r} is not one of {', '.join(known)}")
+        return value
+
+    @field_validator("auth_any_user_scope")
+    @classmethod
+    def _check_scope(cls, value: str) -> str:
+        if not SCOPE_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not an OAuth scope: printable, no spaces or quotes")
+        return value
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Settings:
+        jwt_sources = {
+            "auth_jwt_secret": self.auth_jwt_secret,
+            "auth_jwt_public_key_file": self.auth_jwt_public_key_file,
+            "auth_jwks_file": self.auth_jwks_file,
+        }
+        mode = self.env_var("auth_mode")
+        if self.auth_mode != "jwt":
+            stray = [self.env_var(name) for name, value in jwt_sources.items() if value]
+            if stray:
+                raise ValueError(
+                    f"{', '.join(stray)} is set but {mode} is {self.auth_mode}: "
+                    f"set {mode}=jwt to check tokens"
+                )
+        if self.auth_mode != "api-key" and self.auth_api_keys:
+            raise ValueError(
+                f"{self.env_var('auth_api_keys')} is set but {mode} is {self.auth_mode}: "
+                f"set {mode}=api-key to check API keys"
+            )
+        if self.auth_mode == "api-key" and not self.auth_api_keys:
+            raise ValueError(
+                f"{mode}=api-key needs {self.env_var('auth_api_keys')}: the SHA-256 digests "
+                "of the keys (personalize-gateway auth hash-key prints one)"
+            )
+        if self.auth_mode == "jwt":
+            missing = [
+                self.env_var(name)
+                for name in ("auth_jwt_audience", "auth_jwt_issuer")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"{mode}=jwt needs {' and '.join(missing)}: tokens are accepted only for "
+                    "this gateway (aud) from the issuer it trusts (iss)"
+                )
+            load_verification_keys(
+                secret=None
+                if self.auth_jwt_secret is None
+                else self.auth_jwt_secret.get_secret_value(),
+                public_key_file=self.auth_jwt_public_key_file,
+                jwks_file=self.auth_jwks_file,
+                algorithms=self.auth_jwt_algorithms,
+            )
+        return self
+
     @model_validator(mode="after")
     def _check_regions_match(self) -> Settings:
         arns = {
             "recommendations_arn": self.recommendations_arn,
             "related_items_arn": self.related_items_arn,
             "ranking_arn": self.ranking_arn,
+            "fallback_arn": self.fallback_arn,
         } | {f"filters[{name}]": arn for name, arn in self.filters.items()}
         for field, arn in arns.items():
             match = ARN_PATTERN.match(arn) if arn else None

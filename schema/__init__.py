@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter
-from strawberry.types import ExecutionContext
+from strawberry.federation.schema import FederationAny
+from strawberry.types import ExecutionContext, Info
 
 from schema import limits
 from schema.context import Context
+from schema.document_limits import document_limits
 from schema.errors import (
     ERROR_CODES,
     ApiError,
@@ -22,16 +24,24 @@ from schema.errors import (
     UpstreamThrottled,
     UpstreamUnavailable,
 )
+from schema.events import RecordEventsResult, record_events
+from schema.identity import ANONYMOUS, UNRESTRICTED, Identity
 from schema.items import Item, get_item
 from schema.ports import (
     Catalog,
     CatalogItem,
+    Event,
+    EventBatch,
+    EventDelivery,
+    EventFailure,
+    EventSink,
     FilterRequest,
     PromotionRequest,
     Recommendation,
     Recommendations,
     RecommendationSource,
     Recommender,
+    RecordedEvents,
 )
 from schema.recommendations import (
     RecommendationList,
@@ -39,6 +49,8 @@ from schema.recommendations import (
     get_recommendations,
     get_related_items,
 )
+from schema.representations import check_representations, entity_keys
+from schema.users import User
 
 
 @strawberry.type(description="Recommendations from Amazon Personalize and the items they name.")
@@ -61,33 +73,104 @@ class Query:
     )
 
 
-class _Schema(strawberry.Schema):
+@strawberry.type(description="Telling Personalize what users do.")
+class Mutation:
+    record_events: RecordEventsResult = strawberry.field(
+        resolver=record_events,
+        description="Record what a user did (views, purchases…) in Personalize's event tracker, "
+        "so that their next recommendations follow it.",
+    )
+
+
+# The Apollo Federation version the subgraph SDL links: the oldest that has everything it uses
+# (@key, @shareable), so that older routers and gateways compose it too.
+FEDERATION_VERSION: Final = "2.0"
+
+
+class _Schema(strawberry.federation.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Log nothing here: MaskInternalErrors logs the unexpected errors, and only those."""
 
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        # Checked first: Strawberry would fail on a malformed one after starting the others.
+        check_representations(representations, entity_keys(Item, User))
+        return super().entities_resolver(info, representations)
 
-def build_schema(*, max_aliases: int = limits.DEFAULT_MAX_ALIASES) -> strawberry.Schema:
-    """The schema, with errors coded and masked and at most `max_aliases` aliases a document."""
+
+def build_schema(
+    *,
+    max_aliases: int = limits.DEFAULT_MAX_ALIASES,
+    introspection: bool = True,
+    max_depth: int = limits.DEFAULT_MAX_DEPTH,
+    max_tokens: int = limits.DEFAULT_MAX_TOKENS,
+    hide_suggestions: bool = False,
+    show_error_details: bool = False,
+) -> strawberry.Schema:
+    """The schema, its errors coded and masked, its documents within the `document_limits`.
+
+    It is also an Apollo Federation v2 subgraph (`_service`, `_entities`, the `Item` and `User`
+    entities); clients of the gateway alone can ignore that. `introspection=False` refuses
+    `__schema` and `__type`, but not `_service { sdl }`, which a supergraph needs to compose.
+    Production hides graphql-core's "Did you mean" hints; development may show unexpected
+    errors' messages (`show_error_details`), never their tracebacks.
+    """
+    extensions: list[Any] = [
+        partial(
+            MaskInternalErrors,
+            hide_suggestions=hide_suggestions,
+            show_details=show_error_details,
+        ),
+        *document_limits(
+            max_depth=max_depth,
+            max_aliases=max_aliases,
+            max_tokens=max_tokens,
+            introspection=introspection,
+        ),
+    ]
     return _Schema(
         query=Query,
-        extensions=[MaskInternalErrors, partial(MaxAliasesLimiter, max_alias_count=max_aliases)],
+        mutation=Mutation,
+        types=[User],
+        federation_version=FEDERATION_VERSION,
+        extensions=extensions,
     )
 
 
 schema = build_schema()
 
+
+def export_sdl() -> str:
+    """The schema's SDL, as `_service { sdl }` serves it to a supergraph, with a final newline.
+
+    It is the whole schema, federation directives included: the committed `schema.graphql`
+    (`personalize-gateway schema export > schema.graphql`).
+    """
+    return schema.as_str() + "\n"
+
+
 __all__ = [
+    "ANONYMOUS",
     "ERROR_CODES",
+    "UNRESTRICTED",
     "ApiError",
     "BadUserInput",
     "Catalog",
     "CatalogItem",
     "Context",
+    "Event",
+    "EventBatch",
+    "EventDelivery",
+    "EventFailure",
+    "EventSink",
     "FilterRequest",
     "Forbidden",
+    "Identity",
     "MaskInternalErrors",
+    "Mutation",
     "NotFound",
     "PromotionRequest",
     "Query",
@@ -95,9 +178,11 @@ __all__ = [
     "RecommendationSource",
     "Recommendations",
     "Recommender",
+    "RecordedEvents",
     "Unauthenticated",
     "UpstreamThrottled",
     "UpstreamUnavailable",
     "build_schema",
+    "export_sdl",
     "schema",
 ]

@@ -11,7 +11,8 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from schema.ports import Catalog, CatalogItem, Recommender
+from schema.identity import UNRESTRICTED, Identity
+from schema.ports import Catalog, CatalogItem, EventSink, Recommender
 
 
 @dataclass
@@ -25,6 +26,11 @@ class Context:
     catalog: Catalog
     filters: Mapping[str, str]  # filter name clients use -> filter ARN
     request: Any = None  # the HTTP request when served over HTTP
+    events: EventSink | None = None  # None: this gateway records no events
+    # Root field ("recommendations", "ranking") -> Personalize context derived from the request;
+    # the query's own `context` entries win key by key.
+    default_context: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    identity: Identity = UNRESTRICTED  # who is asking; unrestricted when auth is off
     items: DataLoader[str, CatalogItem | None] = field(init=False, repr=False)
     _upstream_calls: int = field(default=0, init=False, repr=False)
     _upstream_idle: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
@@ -41,9 +47,20 @@ class Context:
         catalog: Catalog,
         filters: Mapping[str, str],
         request: Any = None,
+        events: EventSink | None = None,
+        default_context: Mapping[str, Mapping[str, str]] | None = None,
+        identity: Identity = UNRESTRICTED,
     ) -> Context:
         """A Context for one request (keyword-only spelling of the constructor)."""
-        return cls(recommender=recommender, catalog=catalog, filters=filters, request=request)
+        return cls(
+            recommender=recommender,
+            catalog=catalog,
+            filters=filters,
+            request=request,
+            events=events,
+            default_context=default_context or {},
+            identity=identity,
+        )
 
     @asynccontextmanager
     async def upstream_call(self) -> AsyncIterator[None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -12,10 +13,15 @@ from strawberry.types import ExecutionContext
 
 logger = logging.getLogger(__name__)
 
+BAD_REQUEST = "BAD_REQUEST"  # the HTTP request itself is unusable (not JSON, too large...)
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 INTERNAL_SERVER_ERROR_MESSAGE = "Internal server error."
+# Apollo's persisted-query protocol: the client is to send the query in full (gateway/
+# persisted_queries.py).
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
 
 
 class ApiError(GraphQLError):
@@ -66,9 +72,12 @@ class UpstreamUnavailable(ApiError):
 ERROR_CODES = frozenset(
     {
         *(error.code for error in ApiError.__subclasses__()),
+        BAD_REQUEST,
         GRAPHQL_PARSE_FAILED,
         GRAPHQL_VALIDATION_FAILED,
         INTERNAL_SERVER_ERROR,
+        PERSISTED_QUERY_NOT_FOUND,
+        PERSISTED_QUERY_NOT_SUPPORTED,
     }
 )
 """Every `extensions.code` a client can receive."""
@@ -80,11 +89,25 @@ class MaskInternalErrors(SchemaExtension):
     Kept as they are: `ApiError`s and GraphQL's own syntax, validation and variable errors (these
     get GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED and BAD_USER_INPUT). Anything else becomes
     INTERNAL_SERVER_ERROR with a generic message, and the original goes to the log with its
-    traceback. Register the class, not an instance: it holds per-operation state.
+    traceback. Register the class (or a `functools.partial` of it), not an instance: it holds
+    per-operation state.
+
+    In production, `hide_suggestions` drops graphql-core's "Did you mean …?" hints, which would
+    otherwise spell out the schema that disabled introspection hides. In development,
+    `show_details` adds the unexpected exception's type and message (never its traceback) to
+    the generic message.
     """
 
-    def __init__(self, *, execution_context: ExecutionContext | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        execution_context: ExecutionContext | None = None,
+        hide_suggestions: bool = False,
+        show_details: bool = False,
+    ) -> None:
         self._validation_errors: list[GraphQLError] = []
+        self._hide_suggestions = hide_suggestions
+        self._show_details = show_details
 
     def on_validate(self) -> Iterator[None]:
         yield
@@ -102,17 +125,21 @@ class MaskInternalErrors(SchemaExtension):
         if isinstance(error, GraphQLSyntaxError):
             return with_code(error, GRAPHQL_PARSE_FAILED)
         if any(error is known for known in self._validation_errors):
-            return with_code(error, GRAPHQL_VALIDATION_FAILED)
+            return self._with_code(error, GRAPHQL_VALIDATION_FAILED)
         if is_variable_error(error):
-            return with_code(error, BadUserInput.code)
+            return self._with_code(error, BadUserInput.code)
         logger.error(
             "Unexpected error at %s: %s",
             error.path,
             error.message,
             exc_info=error.original_error or error,
         )
+        message = INTERNAL_SERVER_ERROR_MESSAGE
+        if self._show_details:
+            cause = error.original_error or error
+            message = f"{message} {type(cause).__name__}: {cause}"
         return GraphQLError(
-            INTERNAL_SERVER_ERROR_MESSAGE,
+            message,
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,
@@ -120,18 +147,30 @@ class MaskInternalErrors(SchemaExtension):
             extensions={"code": INTERNAL_SERVER_ERROR},
         )
 
+    def _with_code(self, error: GraphQLError, code: str) -> GraphQLError:
+        if self._hide_suggestions:
+            return with_code(error, code, message=_SUGGESTION.sub("", error.message))
+        return with_code(error, code)
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)
+
 
 def is_variable_error(error: GraphQLError) -> bool:
-    """Whether graphql-core refused the operation's variables (before running any resolver)."""
+    """Whether graphql-core refused the operation's variables (before running any resolver).
+
+    A scalar refusing a value raises a GraphQLError of its own (Strawberry's
+    StrawberryInputCoercionError for a DateTime that is not a string): the client's mistake too.
+    """
     return error.path is None and (
-        error.original_error is None or type(error.original_error) is GraphQLError
+        error.original_error is None or isinstance(error.original_error, GraphQLError)
     )
 
 
-def with_code(error: GraphQLError, code: str) -> GraphQLError:
-    """The same error with `code` added to its extensions."""
+def with_code(error: GraphQLError, code: str, *, message: str | None = None) -> GraphQLError:
+    """The same error (or `message` instead of its own) with `code` added to its extensions."""
     return GraphQLError(
-        error.message,
+        error.message if message is None else message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,

@@ -12,16 +12,30 @@ from schema.inputs import validate_id
 from schema.ports import CatalogItem
 
 
-@strawberry.type(description="An item of the catalog: what an app shows for a recommendation.")
+# A federation entity: a products subgraph may own items too. The catalog's display fields are
+# @shareable, so a supergraph accepts them from both; `attributes` (this catalog's own columns)
+# stays ours alone.
+@strawberry.federation.type(
+    keys=["id"], description="An item of the catalog: what an app shows for a recommendation."
+)
 class Item:
     id: strawberry.ID = strawberry.field(description="The item's id, as Personalize knows it.")
-    title: str | None = strawberry.field(description="A short name to display.")
-    description: str | None = strawberry.field(description="A longer text about the item.")
-    image_url: str | None = strawberry.field(
-        description="Where its picture is: an absolute URL or a path on this server."
+    title: str | None = strawberry.federation.field(
+        shareable=True, description="A short name to display."
     )
-    price: float | None = strawberry.field(description="Its price, in the catalog's currency.")
-    category: str | None = strawberry.field(description="Its category, e.g. `shoes`.")
+    description: str | None = strawberry.federation.field(
+        shareable=True, description="A longer text about the item."
+    )
+    image_url: str | None = strawberry.federation.field(
+        shareable=True,
+        description="Where its picture is: an absolute URL or a path on this server.",
+    )
+    price: float | None = strawberry.federation.field(
+        shareable=True, description="Its price, in the catalog's currency."
+    )
+    category: str | None = strawberry.federation.field(
+        shareable=True, description="Its category, e.g. `shoes`."
+    )
     attributes: JSON | None = strawberry.field(
         description="Every other column of the catalog, as a JSON object keyed by column name."
     )
@@ -37,6 +51,16 @@ class Item:
             category=item.category,
             attributes=JSON(dict(item.attributes)),
         )
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: strawberry.Info[Context, None], id: strawberry.ID
+    ) -> Item | None:
+        """The item a supergraph names in `_entities`, through the request's loader.
+
+        Every reference of one `_entities` call is looked up in the same catalog batch.
+        """
+        return await load_item(info.context, validate_id("id", id))
 
 
 async def load_item(context: Context, item_id: str) -> Item | None:

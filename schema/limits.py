@@ -32,3 +32,25 @@ MAX_PERCENT_PROMOTED_ITEMS = 100  # PercentPromotedItems: max 100
 # Not Personalize's: each alias of a root field is one upstream call, so a document may not
 # fan out into more than this many.
 DEFAULT_MAX_ALIASES = 15
+# Not Personalize's either: the deepest sensible document (an entity's recommendations' items'
+# details) is 5 fields deep, and a GraphiQL introspection query is under 200 tokens, while
+# 500 ranking ids written inline are about 520.
+DEFAULT_MAX_DEPTH = 10
+DEFAULT_MAX_TOKENS = 2000
+
+# PutEvents, from the personalize-events service model (2018-03-22).
+MAX_SESSION_ID_LENGTH = 256  # StringType: 1..256
+MAX_EVENT_TYPE_LENGTH = 256  # StringType: 1..256
+MAX_EVENT_ID_LENGTH = 256  # StringType: 1..256
+MAX_PROPERTIES_LENGTH = 1024  # EventPropertiesJSON: 1..1024, once serialised
+MAX_RECOMMENDATION_ID_LENGTH = 40  # RecommendationId: 1..40
+MAX_IMPRESSION_ITEMS = 25  # Impression: list of 1..25 ItemId
+MAX_EVENTS_PER_CALL = 10  # EventList: 1..10; longer batches take several calls
+# Event.properties documentation: these keys may not be used (case-insensitive).
+RESERVED_PROPERTIES = frozenset(
+    {"userid", "sessionid", "eventtype", "timestamp", "recommendationid", "impression"}
+)
+# Personalize accepts these session ids and silently drops the events: an app's missing value.
+PLACEHOLDER_SESSION_IDS = frozenset({"null", "undefined", "none", "nil"})
+# Not Personalize's: events of one recordEvents call, unless the gateway is configured otherwise.
+DEFAULT_MAX_EVENTS_PER_BATCH = 100

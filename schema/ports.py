@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 
@@ -107,4 +108,65 @@ class Recommender(Protocol):
         context: Mapping[str, str],
     ) -> Recommendations:
         """The given items reordered for a user (personalized-ranking)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing a user did, as Personalize's PutEvents records it; already within its limits."""
+
+    event_type: str  # e.g. "view", "purchase": the EVENT_TYPE of the interactions dataset
+    sent_at: datetime  # timezone-aware
+    item_id: str | None = None
+    event_value: float | None = None
+    properties: str | None = None  # a JSON object, serialised: Personalize wants a string
+    recommendation_id: str | None = None
+    impression: tuple[str, ...] = ()
+    event_id: str | None = None  # Personalize keeps the first event of each id
+
+
+@dataclass(frozen=True, slots=True)
+class EventBatch:
+    """Events of one session (and user, once known), in the order they happened."""
+
+    session_id: str
+    user_id: str | None
+    events: tuple[Event, ...]
+
+
+class EventDelivery(enum.Enum):
+    """When an `EventSink` answers: after Personalize recorded the events, or once queued."""
+
+    SYNC = "SYNC"
+    BUFFERED = "BUFFERED"
+
+
+@dataclass(frozen=True, slots=True)
+class EventFailure:
+    """Why the event at `index` of a batch was not recorded; `code` as in `extensions.code`."""
+
+    index: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvents:
+    """What became of a batch: how many events were accepted, and why the others were not."""
+
+    accepted: int
+    failures: tuple[EventFailure, ...] = ()
+    delivery: EventDelivery = EventDelivery.SYNC
+
+
+class EventSink(Protocol):
+    """Records events in Personalize's event tracker (or a stand-in); inputs arrive validated."""
+
+    @property
+    def max_batch(self) -> int:
+        """The most events one batch may hold; `recordEvents` refuses more before any call."""
+        ...
+
+    async def record(self, batch: EventBatch) -> RecordedEvents:
+        """Record every event of `batch`; raise an `ApiError` when none could be."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Annotated
 
 import strawberry
@@ -111,6 +112,10 @@ Contexts = Annotated[
         f"(at most {limits.MAX_CONTEXT_ENTRIES} entries)."
     ),
 ]
+Promotion = Annotated[
+    PromotionInput | None,
+    strawberry.argument(description="Promote items picked by a filter in part of the list."),
+]
 
 
 async def get_recommendations(
@@ -119,18 +124,15 @@ async def get_recommendations(
     num_results: NumResults = limits.DEFAULT_NUM_RESULTS,
     filter: Filter = None,
     context: Contexts = None,
-    promotion: Annotated[
-        PromotionInput | None,
-        strawberry.argument(description="Promote items picked by a filter in part of the list."),
-    ] = None,
+    promotion: Promotion = None,
 ) -> RecommendationList:
     ctx = info.context
     async with ctx.upstream_call():
         recommendations = await ctx.recommender.recommend(
-            user_id=validate_id("userId", user_id),
+            user_id=validate_id("userId", ctx.identity.authorize_user("recommendations", user_id)),
             num_results=validate_num_results(num_results),
             filter=to_filter_request(filter, ctx.filters),
-            context=to_context(context),
+            context=with_default_context(ctx, "recommendations", to_context(context)),
             promotion=to_promotion_request(promotion, ctx.filters),
         )
     return RecommendationList.from_port(recommendations)
@@ -158,7 +160,9 @@ async def get_related_items(
     async with ctx.upstream_call():
         recommendations = await ctx.recommender.related_items(
             item_id=validate_id("itemId", item_id),
-            user_id=None if user_id is None else validate_id("userId", user_id),
+            user_id=None
+            if user_id is None
+            else validate_id("userId", ctx.identity.authorize_user("relatedItems", user_id)),
             num_results=validate_num_results(num_results),
             filter=to_filter_request(filter, ctx.filters),
         )
@@ -181,9 +185,20 @@ async def get_ranking(
     ctx = info.context
     async with ctx.upstream_call():
         recommendations = await ctx.recommender.rank(
-            user_id=validate_id("userId", user_id),
+            user_id=validate_id("userId", ctx.identity.authorize_user("ranking", user_id)),
             item_ids=validate_ranking_items(items),
             filter=to_filter_request(filter, ctx.filters),
-            context=to_context(context),
+            context=with_default_context(ctx, "ranking", to_context(context)),
         )
     return RecommendationList.from_port(recommendations)
+
+
+def with_default_context(ctx: Context, field: str, explicit: Mapping[str, str]) -> dict[str, str]:
+    """The context derived from the request for `field`, overridden key by key by the query's.
+
+    Derived entries give way when they would take the map past Personalize's limit.
+    """
+    derived = ctx.default_context.get(field, {})
+    room = limits.MAX_CONTEXT_ENTRIES - len(explicit)
+    extra = [(key, value) for key, value in derived.items() if key not in explicit][: max(room, 0)]
+    return {**dict(extra), **explicit}

@@ -1,16 +1,10 @@
 """The gateway on the local Personalize (full sample), served on loopback for a real browser."""
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
-from starlette.types import ASGIApp
 
 from emulator import LocalPersonalize, start_local_personalize
 from emulator.sample import write_sample_dataset
@@ -18,8 +12,7 @@ from gateway.app import LOCAL_CREDENTIALS, create_app
 from gateway.catalog import load_catalog
 from gateway.settings import Settings
 from tests.browser.devtools import EXECUTABLE_NAMES, find_chromium
-
-SERVER_STARTUP_TIMEOUT = 30.0
+from tests.servers import serve
 
 
 @pytest.fixture(scope="session")
@@ -70,26 +63,5 @@ def gateway_url(
         catalog_path=catalog_path,
         graphiql=True,
     )
-    with _serve(create_app(settings, credentials=LOCAL_CREDENTIALS)) as url:
+    with serve(create_app(settings, credentials=LOCAL_CREDENTIALS)) as url:
         yield url
-
-
-@contextmanager
-def _serve(app: ASGIApp) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free loopback port from a background thread."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-        listener.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(app, lifespan="on", ws="none", access_log=False, log_config=None)
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + SERVER_STARTUP_TIMEOUT
-            while not server.started:
-                if not thread.is_alive() or time.monotonic() > deadline:
-                    raise RuntimeError("the gateway did not start; its log says why")
-                time.sleep(0.01)
-            yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-        finally:
-            server.should_exit = True
-            thread.join(timeout=SERVER_STARTUP_TIMEOUT)

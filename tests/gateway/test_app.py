@@ -91,9 +91,16 @@ async def test_app_refuses_mutations_over_get(gateway: Gateway) -> None:
         "/graphql", params={"query": "mutation { recordEvents { ok } }"}
     )
 
-    assert (response.status_code, response.text) == (
+    assert (response.status_code, response.json()) == (
         400,
-        "mutations are not allowed when using GET",
+        {
+            "errors": [
+                {
+                    "message": "mutations are not allowed when using GET",
+                    "extensions": {"code": "BAD_REQUEST"},
+                }
+            ]
+        },
     )
 
 
@@ -112,9 +119,12 @@ async def test_app_healthz_answers_without_dependencies(gateway: Gateway) -> Non
 async def test_app_readyz_ready(gateway: Gateway) -> None:
     response = await gateway.client.get("/readyz")
 
-    assert (response.status_code, response.json()) == (
+    body = response.json()
+    assert (response.status_code, body["status"], body["checks"], body["details"]["breaker"]) == (
         200,
-        {"status": "ready", "checks": {"catalog": "ok", "personalize": "ok"}},
+        "ready",
+        {"catalog": "ok", "personalize": "ok"},
+        "closed",
     )
 
 
@@ -127,14 +137,11 @@ async def test_app_readyz_names_a_failing_catalog(
             writer.execute("DROP TABLE items")
         response = await gateway.client.get("/readyz")
 
-    assert (response.status_code, response.json()) == (
+    assert (response.status_code, response.json()["checks"]) == (
         503,
         {
-            "status": "not ready",
-            "checks": {
-                "catalog": f"catalog {catalog_path} cannot be read: no such table: items",
-                "personalize": "ok",
-            },
+            "catalog": f"catalog {catalog_path} cannot be read: no such table: items",
+            "personalize": "ok",
         },
     )
 
@@ -270,3 +277,144 @@ async def test_app_startup_fails_without_a_catalog(settings: Settings, tmp_path:
     with pytest.raises(CatalogError, match=r"none\.db does not exist"):
         async with app.router.lifespan_context(app):
             pass
+
+
+def production() -> dict[str, Any]:
+    """Production's settings as `Settings` resolves them (open_gateway passes every field)."""
+    resolved = Settings(environment="production")
+    return {name: getattr(resolved, name) for name in ("environment", "introspection", "graphiql")}
+
+
+async def test_app_production_refuses_introspection_but_serves_the_subgraph_sdl(
+    open_gateway: OpenGateway,
+) -> None:
+    async with open_gateway(**production()) as gateway:
+        introspection = await gateway.query("{ __schema { queryType { name } } }")
+        sdl = await gateway.query("{ _service { sdl } }")
+
+    assert (
+        introspection.get("data"),
+        {error["extensions"]["code"] for error in introspection["errors"]},
+        "type Item" in sdl["data"]["_service"]["sdl"],
+    ) == (None, {"GRAPHQL_VALIDATION_FAILED"}, True)
+
+
+async def test_app_production_has_no_ide(open_gateway: OpenGateway) -> None:
+    async with open_gateway(**production()) as gateway:
+        response = await gateway.client.get("/graphql", headers={"Accept": "text/html"})
+
+    assert (response.status_code, response.json()["errors"][0]["extensions"]["code"]) == (
+        404,
+        "NOT_FOUND",
+    )
+
+
+async def test_app_production_hides_field_suggestions(open_gateway: OpenGateway) -> None:
+    async with open_gateway(**production()) as gateway:
+        result = await gateway.query('{ itme(id: "i-001") { id } }')
+
+    assert result["errors"][0]["message"] == "Cannot query field 'itme' on type 'Query'."
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ("production", "Internal server error."),
+        ("development", "Internal server error. RuntimeError: catalog file is corrupt"),
+    ],
+)
+async def test_app_unexpected_error_is_masked_in_production_only(
+    open_gateway: OpenGateway, monkeypatch: pytest.MonkeyPatch, environment: str, message: str
+) -> None:
+    async with open_gateway(environment=environment) as gateway:
+        monkeypatch.setattr(gateway.state["catalog"], "get_items", fail_with_corrupt_catalog)
+        result = await gateway.query(ITEM)
+
+    assert [(error["message"], error["extensions"]["code"]) for error in result["errors"]] == [
+        (message, "INTERNAL_SERVER_ERROR")
+    ]
+
+
+async def fail_with_corrupt_catalog(item_ids: Any) -> Any:
+    raise RuntimeError("catalog file is corrupt")
+
+
+async def test_app_masked_error_is_logged_with_its_detail_and_request_id(
+    open_gateway: OpenGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler = RecordList()
+    handler.addFilter(RequestIdLogFilter())
+    logger = logging.getLogger("schema")
+    logger.addHandler(handler)
+    try:
+        async with open_gateway(**production()) as gateway:
+            monkeypatch.setattr(gateway.state["catalog"], "get_items", fail_with_corrupt_catalog)
+            await gateway.client.post(
+                "/graphql", json={"query": ITEM}, headers={REQUEST_ID_HEADER: "trace-8"}
+            )
+    finally:
+        logger.removeHandler(handler)
+
+    assert [
+        (getattr(record, "request_id", None), str(record.exc_info and record.exc_info[1]))
+        for record in handler.records
+    ] == [("trace-8", "catalog file is corrupt")]
+
+
+@pytest.mark.parametrize(
+    ("changes", "query", "code"),
+    [
+        (
+            {"max_query_depth": 2},
+            '{ relatedItems(itemId: "i-001") { items { itemId } } }',
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            {"max_query_aliases": 1},
+            '{ a: item(id: "i-001") { id } b: item(id: "i-002") { id } }',
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        ({"max_query_tokens": 100}, "{ " + "__typename " * 100 + "}", "GRAPHQL_PARSE_FAILED"),
+    ],
+    ids=["depth", "aliases", "tokens"],
+)
+async def test_app_document_limits_come_from_settings(
+    open_gateway: OpenGateway, changes: dict[str, int], query: str, code: str
+) -> None:
+    async with open_gateway(**changes) as gateway:
+        result = await gateway.query(query)
+
+    assert [error["extensions"]["code"] for error in result["errors"]] == [code]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            b'[{"query": "{ __typename }"}, {"query": "{ __typename }"}]',
+            "Batched requests (a JSON array of operations) are not supported: send one "
+            "operation per request; one operation may ask for several root fields.",
+        ),
+        (b'{"query": ', "The request is not valid JSON: Expecting value at line 1, column 11."),
+        (
+            b'"{ __typename }"',
+            'A GraphQL request is a JSON object such as {"query": "...", "variables": {}}, '
+            "not a JSON str.",
+        ),
+        (b"\xff\xfe\x00", "The request is not UTF-8 encoded JSON."),
+        (b"[" * 100_000 + b"]" * 100_000, "The request's JSON is nested too deeply."),
+        (b"1" + b"0" * 5000, "The request's JSON holds a number too long to read."),
+    ],
+    ids=["batch", "truncated", "string", "not-utf-8", "deep", "long-number"],
+)
+async def test_app_unusable_body_is_a_400_shaped_like_graphql(
+    gateway: Gateway, content: bytes, message: str
+) -> None:
+    response = await gateway.client.post(
+        "/graphql", content=content, headers={"Content-Type": "application/json"}
+    )
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]},
+    )

@@ -1,11 +1,14 @@
 import asyncio
+import hashlib
+import io
 import socket
 from pathlib import Path
 
 import pytest
 
+from emulator import LocalPersonalize
 from gateway.catalog import SqliteCatalog
-from gateway.cli import build_parser, main
+from gateway.cli import _local_settings, build_parser, main
 
 RECOMMENDER = "arn:aws:personalize:us-east-1:123456789012:recommender/most-popular"
 CAMPAIGN = "arn:aws:personalize:us-east-1:123456789012:campaign/user-personalization"
@@ -134,4 +137,69 @@ def test_cli_serve_never_writes_the_sample_over_own_files(
         1,
         "ITEM_ID,TITLE\nmine-1,My own item\n",
         True,
+    )
+
+
+def test_cli_embedded_default_records_events_in_the_local_personalize(
+    local_personalize: LocalPersonalize,
+) -> None:
+    assert _local_settings(local_personalize)["event_tracking_id"] == "local-tracking-id"
+
+
+def test_cli_schema_export_prints_the_committed_schema_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    committed = (Path(__file__).parents[2] / "schema.graphql").read_text(encoding="utf-8")
+
+    code = main(["schema", "export"])
+
+    assert (code, capsys.readouterr().out == committed) == (0, True)
+
+
+def test_cli_serve_refuses_an_unreadable_fallback_items_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GATEWAY_FALLBACK_ITEMS_FILE", str(tmp_path / "popular.txt"))
+
+    code = main(["serve"])
+
+    assert (code, capsys.readouterr().err) == (
+        2,
+        f"personalize-gateway: GATEWAY_FALLBACK_ITEMS_FILE: cannot read {tmp_path}/popular.txt "
+        "(No such file or directory)\n",
+    )
+
+
+def test_cli_embedded_default_falls_back_on_the_popularity_recommender(
+    local_personalize: LocalPersonalize,
+) -> None:
+    assert _local_settings(local_personalize)["fallback_arn"] == (
+        local_personalize.config.recommender_arn("most-popular")
+    )
+
+
+def test_cli_auth_hash_key_prints_the_digest_of_the_key_on_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("k3y-for-the-tests-0123456789abcdef\n"))
+
+    code = main(["auth", "hash-key"])
+
+    assert (code, capsys.readouterr().out) == (
+        0,
+        hashlib.sha256(b"k3y-for-the-tests-0123456789abcdef").hexdigest() + "\n",
+    )
+
+
+def test_cli_auth_hash_key_refuses_a_short_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("password\n"))
+
+    code = main(["auth", "hash-key"])
+
+    assert (code, capsys.readouterr().err) == (
+        2,
+        "personalize-gateway: the key is 8 characters; use at least 16 random ones "
+        "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')\n",
     )

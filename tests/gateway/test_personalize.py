@@ -15,7 +15,10 @@ RECOMMENDATIONS = '{ recommendations(userId: "u-01", numResults: 5) { items { it
 
 
 def recommender(gateway: Gateway) -> PersonalizeRecommender:
-    return gateway.state["recommender"]
+    """The adapter alone on the app's client, without the fallback around it."""
+    return PersonalizeRecommender.from_settings(
+        gateway.state["personalize_runtime"], gateway.state["settings"]
+    )
 
 
 def error_codes(result: dict[str, Any]) -> list[str]:

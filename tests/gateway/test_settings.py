@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from gateway.settings import Settings, describe_validation_error
 
@@ -160,4 +160,298 @@ def test_settings_misspelt_variable_refused_with_suggestion(
 
     assert message == (
         "unknown setting GATEWAY_RECOMENDATIONS_ARN (did you mean GATEWAY_RECOMMENDATIONS_ARN?)"
+    )
+
+
+def test_settings_events_and_context_read_from_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GATEWAY_EVENT_TRACKING_ID", "tracker-1")
+    monkeypatch.setenv("GATEWAY_EVENTS_DELIVERY", "Buffered")
+    monkeypatch.setenv("GATEWAY_SEGMENT_SHARED_SECRET", "s3cret")
+    monkeypatch.setenv("GATEWAY_SEGMENT_EVENT_TYPES", '{"Product Viewed": "click"}')
+    monkeypatch.setenv("GATEWAY_RECOMMENDATIONS_CONTEXT", '{"DEVICE_TYPE": "device"}')
+    monkeypatch.setenv("GATEWAY_CONTEXT_TIME_ZONE", "Europe/Paris")
+
+    settings = Settings()
+
+    assert (
+        settings.event_tracking_id,
+        settings.events_delivery,
+        settings.segment_shared_secret and settings.segment_shared_secret.get_secret_value(),
+        settings.segment_event_types,
+        settings.recommendations_context,
+        settings.ranking_context,
+        settings.context_time_zone,
+    ) == (
+        "tracker-1",
+        "buffered",
+        "s3cret",
+        {"Product Viewed": "click"},
+        {"DEVICE_TYPE": "device"},
+        {},
+        "Europe/Paris",
+    )
+
+
+def test_settings_events_are_off_and_segment_mapped_by_default() -> None:
+    settings = Settings()
+
+    assert (
+        settings.event_tracking_id,
+        settings.events_delivery,
+        settings.segment_shared_secret,
+        settings.segment_event_types["Order Completed"],
+        settings.recommendations_context,
+    ) == (None, "sync", None, "purchase", {})
+
+
+def test_settings_secret_is_not_shown() -> None:
+    assert "s3cret" not in repr(Settings(segment_shared_secret=SecretStr("s3cret")))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("GATEWAY_EVENTS_DELIVERY", "later", "'sync' or 'buffered'"),
+        ("GATEWAY_EVENTS_MAX_BATCH", "0", "greater than or equal to 1"),
+        ("GATEWAY_EVENTS_FLUSH_INTERVAL", "0", "greater than 0"),
+        ("GATEWAY_EVENT_TRACKING_ID", "t" * 257, "at most 256 characters"),
+        ("GATEWAY_SEGMENT_EVENT_TYPES", "Product Viewed=view", "is not valid JSON"),
+        ("GATEWAY_SEGMENT_EVENT_TYPES", '{"Product Viewed": ""}', "Personalize event type"),
+        ("GATEWAY_RECOMMENDATIONS_CONTEXT", '{"DEVICE TYPE": "device"}', "context name"),
+        ("GATEWAY_RANKING_CONTEXT", '{"DEVICE": "os"}', "one of device, hour, weekday"),
+        ("GATEWAY_CONTEXT_TIME_ZONE", "Mars/Olympus_Mons", "not a time zone"),
+    ],
+)
+def test_settings_invalid_events_or_context_value_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    message = settings_error(monkeypatch, name, value)
+
+    assert (message.startswith(f"{name}: "), expected in message) == (True, True)
+
+
+def test_settings_production_turns_introspection_and_graphiql_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GATEWAY_ENVIRONMENT", "production")
+
+    settings = Settings()
+
+    assert (settings.production, settings.introspection, settings.graphiql) == (True, False, False)
+
+
+def test_settings_production_keeps_what_is_set_explicitly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GATEWAY_ENVIRONMENT", "production")
+    monkeypatch.setenv("GATEWAY_INTROSPECTION", "true")
+
+    settings = Settings()
+
+    assert (settings.introspection, settings.graphiql) == (True, False)
+
+
+def test_settings_for_deployment_default_to_production() -> None:
+    assert Settings.for_deployment().environment == "production"
+
+
+def test_settings_for_deployment_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_ENVIRONMENT", "development")
+
+    settings = Settings.for_deployment()
+
+    assert (settings.environment, settings.introspection) == ("development", True)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("GATEWAY_ENVIRONMENT", "staging", "'development' or 'production'"),
+        ("GATEWAY_MAX_QUERY_DEPTH", "0", "greater than or equal to 1"),
+        ("GATEWAY_MAX_QUERY_TOKENS", "10", "greater than or equal to 100"),
+        ("GATEWAY_MAX_BODY_BYTES", "100", "greater than or equal to 1024"),
+        ("GATEWAY_AUTH_MODE", "basic", "'none', 'api-key' or 'jwt'"),
+        ("GATEWAY_AUTH_JWT_ALGORITHMS", "HS256,none", "'none' is never allowed"),
+        ("GATEWAY_AUTH_JWT_ALGORITHMS", "HS1", "'HS1' is not one of"),
+        ("GATEWAY_AUTH_ANY_USER_SCOPE", "any user", "is not an OAuth scope"),
+    ],
+)
+def test_settings_invalid_limit_or_auth_value_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    message = settings_error(monkeypatch, name, value)
+
+    assert (message.startswith(f"{name}: "), expected in message) == (True, True)
+
+
+def test_settings_api_keys_are_digests_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    digest = "ab" * 32
+    monkeypatch.setenv("GATEWAY_AUTH_MODE", "api-key")
+
+    message = settings_error(monkeypatch, "GATEWAY_AUTH_API_KEYS", f"{digest},my-raw-key")
+
+    assert message == (
+        "GATEWAY_AUTH_API_KEYS: entry 2 is not a SHA-256 digest (64 hex digits); store "
+        "digests, never keys: make one with `personalize-gateway auth hash-key`"
+    )
+
+
+def test_settings_api_keys_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_AUTH_MODE", "api-key")
+    monkeypatch.setenv("GATEWAY_AUTH_API_KEYS", f"{'AB' * 32}, {'cd' * 32}")
+
+    assert Settings().auth_api_keys == ["ab" * 32, "cd" * 32]
+
+
+def test_settings_api_key_mode_needs_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = settings_error(monkeypatch, "GATEWAY_AUTH_MODE", "api-key")
+
+    assert message == (
+        "GATEWAY_AUTH_MODE=api-key needs GATEWAY_AUTH_API_KEYS: the SHA-256 digests of the "
+        "keys (personalize-gateway auth hash-key prints one)"
+    )
+
+
+def test_settings_jwt_mode_needs_audience_and_issuer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_AUTH_JWT_SECRET", "s" * 48)
+
+    message = settings_error(monkeypatch, "GATEWAY_AUTH_MODE", "jwt")
+
+    assert message == (
+        "GATEWAY_AUTH_MODE=jwt needs GATEWAY_AUTH_JWT_AUDIENCE and GATEWAY_AUTH_JWT_ISSUER: "
+        "tokens are accepted only for this gateway (aud) from the issuer it trusts (iss)"
+    )
+
+
+def test_settings_jwt_mode_reports_an_unusable_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GATEWAY_AUTH_JWT_AUDIENCE", "gateway")
+    monkeypatch.setenv("GATEWAY_AUTH_JWT_ISSUER", "https://login.example.com/")
+    monkeypatch.setenv("GATEWAY_AUTH_JWKS_FILE", str(tmp_path / "absent.json"))
+
+    message = settings_error(monkeypatch, "GATEWAY_AUTH_MODE", "jwt")
+
+    assert message == (
+        f"GATEWAY_AUTH_JWKS_FILE: cannot read {tmp_path / 'absent.json'} "
+        "(No such file or directory)"
+    )
+
+
+def test_settings_key_of_another_auth_mode_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = settings_error(monkeypatch, "GATEWAY_AUTH_JWT_SECRET", "s" * 48)
+
+    assert message == (
+        "GATEWAY_AUTH_JWT_SECRET is set but GATEWAY_AUTH_MODE is none: "
+        "set GATEWAY_AUTH_MODE=jwt to check tokens"
+    )
+
+
+def test_settings_jwt_secret_is_not_shown() -> None:
+    settings = Settings(
+        auth_mode="jwt",
+        auth_jwt_secret=SecretStr("s3cret" * 8),
+        auth_jwt_audience="gateway",
+        auth_jwt_issuer="https://login.example.com/",
+    )
+
+    assert "s3cret" not in repr(settings)
+
+
+def test_settings_spa_caching_defaults() -> None:
+    settings = Settings()
+
+    assert (
+        settings.cors_max_age,
+        settings.http_cache_max_age,
+        settings.persisted_queries_max_bytes,
+    ) == (600, 0, 8 * 1024 * 1024)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("GATEWAY_CORS_MAX_AGE", "-1", "greater than or equal to 0"),
+        ("GATEWAY_CORS_MAX_AGE", "100000", "less than or equal to 86400"),
+        ("GATEWAY_HTTP_CACHE_MAX_AGE", "a minute", "valid integer"),
+        ("GATEWAY_PERSISTED_QUERIES_MAX_BYTES", "-5", "greater than or equal to 0"),
+    ],
+)
+def test_settings_invalid_spa_caching_value_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    message = settings_error(monkeypatch, name, value)
+
+    assert (message.startswith(f"{name}: "), expected in message) == (True, True)
+
+
+def test_settings_resilience_defaults() -> None:
+    settings = Settings()
+
+    assert (
+        settings.upstream_deadline,
+        settings.fallback_arn,
+        settings.fallback_deadline,
+        settings.fallback_items_file,
+        settings.stale_max_entries,
+        settings.stale_max_age,
+        settings.breaker_failure_threshold,
+        settings.breaker_cool_down,
+        settings.shutdown_timeout,
+    ) == (3.0, None, 0.5, None, 5000, 3600.0, 5, 10.0, 10)
+
+
+def test_settings_resilience_read_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_UPSTREAM_DEADLINE", "1.5")
+    monkeypatch.setenv("GATEWAY_FALLBACK_ARN", RECOMMENDER)
+    monkeypatch.setenv("GATEWAY_FALLBACK_ITEMS_FILE", "var/popular.txt")
+    monkeypatch.setenv("GATEWAY_BREAKER_COOL_DOWN", "30")
+
+    settings = Settings()
+
+    assert (
+        settings.upstream_deadline,
+        settings.fallback_arn,
+        settings.fallback_items_file,
+        settings.breaker_cool_down,
+    ) == (1.5, RECOMMENDER, Path("var/popular.txt"), 30.0)
+
+
+def test_settings_empty_fallback_items_file_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_FALLBACK_ITEMS_FILE", "")
+
+    assert Settings().fallback_items_file is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("GATEWAY_FALLBACK_ARN", FILTER, "is a filter ARN; expected a campaign or recommender"),
+        ("GATEWAY_UPSTREAM_DEADLINE", "0", "greater than 0"),
+        ("GATEWAY_FALLBACK_DEADLINE", "-1", "greater than 0"),
+        ("GATEWAY_STALE_MAX_ENTRIES", "-1", "greater than or equal to 0"),
+        ("GATEWAY_STALE_MAX_AGE", "0", "greater than 0"),
+        ("GATEWAY_BREAKER_FAILURE_THRESHOLD", "0", "greater than or equal to 1"),
+        ("GATEWAY_BREAKER_COOL_DOWN", "0", "greater than 0"),
+        ("GATEWAY_SHUTDOWN_TIMEOUT", "-1", "greater than or equal to 0"),
+    ],
+)
+def test_settings_invalid_resilience_value_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    message = settings_error(monkeypatch, name, value)
+
+    assert (message.startswith(f"{name}: "), expected in message) == (True, True), message
+
+
+def test_settings_fallback_arn_in_another_region_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+
+    message = settings_error(monkeypatch, "GATEWAY_FALLBACK_ARN", RECOMMENDER)
+
+    assert message.startswith(
+        f"GATEWAY_FALLBACK_ARN: {RECOMMENDER} is in region us-east-1 but the gateway calls "
+        "Personalize in eu-west-1"
     )

@@ -9,10 +9,12 @@ from typing import Any
 
 from schema.ports import (
     CatalogItem,
+    EventBatch,
     FilterRequest,
     PromotionRequest,
     Recommendation,
     Recommendations,
+    RecordedEvents,
 )
 
 
@@ -121,6 +123,25 @@ class FakeCatalog:
         if self.failure is not None:
             raise self.failure
         return {item_id: self.items[item_id] for item_id in item_ids if item_id in self.items}
+
+
+@dataclass
+class FakeEventSink:
+    """Keeps every batch it is given and accepts all its events, unless told otherwise.
+
+    `answer`, when set, is returned as it is; `failure`, when set, is raised.
+    """
+
+    max_batch: int = 100
+    answer: RecordedEvents | None = None
+    failure: Exception | None = None
+    batches: list[EventBatch] = field(default_factory=list)
+
+    async def record(self, batch: EventBatch) -> RecordedEvents:
+        self.batches.append(batch)
+        if self.failure is not None:
+            raise self.failure
+        return self.answer or RecordedEvents(accepted=len(batch.events))
 
 
 FILTERS = {

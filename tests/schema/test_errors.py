@@ -148,3 +148,21 @@ async def test_too_many_aliases_are_refused_before_calling_personalize(
     assert result.errors is not None
     assert [error.extensions for error in result.errors] == [{"code": "GRAPHQL_VALIDATION_FAILED"}]
     assert recommender.calls == []
+
+
+async def test_scalar_refusing_a_variable_is_bad_user_input(context: Context) -> None:
+    result = await schema.execute(
+        "mutation($input: RecordEventsInput!) { recordEvents(input: $input) { accepted } }",
+        variable_values={
+            "input": {"sessionId": "s", "events": [{"eventType": "view", "sentAt": 5}]}
+        },
+        context_value=context,
+    )
+
+    assert [(error.message, error.extensions) for error in result.errors or ()] == [
+        (
+            "Variable '$input' has invalid value at .events[0].sentAt: Value cannot represent "
+            'a DateTime: "5". Expected a string.',
+            {"code": "BAD_USER_INPUT"},
+        )
+    ]

@@ -490,3 +490,46 @@ async def test_unknown_promotion_filter_is_refused(
     assert result.errors is not None
     assert result.errors[0].message.startswith("Unknown filter 'cheap'")
     assert recommender.calls == []
+
+
+async def test_recommendations_default_context_yields_to_the_query_key_by_key(
+    context: Context, recommender: FakeRecommender
+) -> None:
+    context.default_context = {"recommendations": {"DEVICE": "desktop", "HOUR": "9"}}
+    variables = {"userId": "u1", "context": [{"key": "DEVICE", "value": "kiosk"}]}
+
+    await schema.execute(RECOMMENDATIONS, variable_values=variables, context_value=context)
+
+    assert recommender.calls[0][1]["context"] == {"HOUR": "9", "DEVICE": "kiosk"}
+
+
+async def test_ranking_gets_only_its_own_default_context(
+    context: Context, recommender: FakeRecommender
+) -> None:
+    context.default_context = {
+        "recommendations": {"DEVICE": "desktop"},
+        "ranking": {"DAY": "monday"},
+    }
+
+    await schema.execute(
+        RANKING, variable_values={"userId": "u1", "items": ["i1"]}, context_value=context
+    )
+
+    assert recommender.calls[0][1]["context"] == {"DAY": "monday"}
+
+
+async def test_default_context_gives_way_at_the_context_limit(
+    context: Context, recommender: FakeRecommender
+) -> None:
+    context.default_context = {"recommendations": {"DEVICE": "desktop", "HOUR": "9"}}
+    explicit = [{"key": f"K{n}", "value": "v"} for n in range(149)]
+
+    await schema.execute(
+        RECOMMENDATIONS,
+        variable_values={"userId": "u1", "context": explicit},
+        context_value=context,
+    )
+
+    assert sorted(recommender.calls[0][1]["context"]) == sorted(
+        ["DEVICE", *(f"K{n}" for n in range(149))]
+    )

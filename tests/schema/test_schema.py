@@ -71,6 +71,8 @@ async def test_root_fields_are_the_contract(context: Context) -> None:
     assert result.data == {
         "__type": {
             "fields": [
+                {"name": "_entities", "args": [{"name": "representations"}]},
+                {"name": "_service", "args": []},
                 {
                     "name": "recommendations",
                     "args": [
@@ -222,9 +224,12 @@ def test_error_codes_are_the_documented_set() -> None:
         "FORBIDDEN",
         "UPSTREAM_THROTTLED",
         "UPSTREAM_UNAVAILABLE",
+        "BAD_REQUEST",
         "GRAPHQL_PARSE_FAILED",
         "GRAPHQL_VALIDATION_FAILED",
         "INTERNAL_SERVER_ERROR",
+        "PERSISTED_QUERY_NOT_FOUND",
+        "PERSISTED_QUERY_NOT_SUPPORTED",
     } == ERROR_CODES
 
 

@@ -1,0 +1,178 @@
+"""The `EventSink` port on Personalize's event tracker, through aiobotocore's personalize-events."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from gateway.personalize import RootField, translate_error
+from gateway.settings import Settings
+from schema import limits
+from schema.errors import ApiError, NotFound
+from schema.ports import (
+    Event,
+    EventBatch,
+    EventDelivery,
+    EventFailure,
+    RecordedEvents,
+)
+
+logger = logging.getLogger(__name__)
+
+RECORD_EVENTS = RootField("recordEvents", "event_tracking_id")
+
+
+@runtime_checkable
+class UserCache(Protocol):
+    """Anything in the lifespan state holding answers per user (a cache, a store of stale answers).
+
+    Once a user's events reach Personalize, their entries are out of date: `invalidate_user`
+    forgets them (it may be a coroutine function).
+    """
+
+    def invalidate_user(self, user_id: str) -> Any: ...
+
+
+@dataclass
+class EventCounters:
+    """Events counted since start-up, for /readyz: where every accepted event went."""
+
+    accepted: int = 0  # taken by recordEvents or the webhook
+    delivered: int = 0  # recorded by Personalize
+    failed: int = 0  # given up on, each logged
+    retried: int = 0  # PutEvents calls made again after a failure
+    pending: int = 0  # queued or on their way (buffered delivery)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class PutEventsSender:
+    """Sends events of one session to PutEvents, then has caches forget the session's user.
+
+    `client` is the personalize-events client of the app's lifespan; its retry configuration
+    applies to each call. `caches` is read at each delivery, so it may be filled after this is
+    built. With no `tracking_id`, every call answers NOT_FOUND naming the setting to set.
+    """
+
+    def __init__(
+        self, client: Any, tracking_id: str | None, *, caches: Sequence[UserCache] = ()
+    ) -> None:
+        self._client = client
+        self._tracking_id = tracking_id
+        self.caches = caches
+
+    async def put(self, session_id: str, user_id: str | None, events: Sequence[Event]) -> None:
+        """One PutEvents call of at most 10 events; an `ApiError` when it fails."""
+        if self._tracking_id is None:
+            raise NotFound(
+                "recordEvents is not configured on this gateway: it has no Personalize event "
+                f"tracker ({Settings.env_var('event_tracking_id')} is not set)."
+            )
+        params: dict[str, Any] = {
+            "trackingId": self._tracking_id,
+            "sessionId": session_id,
+            "eventList": [event_params(event) for event in events],
+        }
+        if user_id is not None:
+            params["userId"] = user_id
+        try:
+            await self._client.put_events(**params)
+        except (ClientError, BotoCoreError, TimeoutError) as error:
+            if _error_code(error) == "ResourceNotFoundException":
+                logger.warning("PutEvents failed: %s", error)
+                raise NotFound(
+                    "The event tracker configured for recordEvents does not exist in Personalize "
+                    f"(check the gateway's {Settings.env_var('event_tracking_id')})."
+                ) from error
+            raise translate_error(RECORD_EVENTS, error) from error
+        # Personalize files a session's events under its user; anonymous apps ask by session.
+        await self._invalidate(dict.fromkeys(user for user in (user_id, session_id) if user))
+
+    async def _invalidate(self, user_ids: Iterable[str]) -> None:
+        for cache in list(self.caches):
+            for user_id in user_ids:
+                try:
+                    outcome = cache.invalidate_user(user_id)
+                    if inspect.isawaitable(outcome):
+                        await outcome
+                except Exception:
+                    logger.exception("Could not invalidate %s's entries in %r", user_id, cache)
+
+
+class DirectEventSink:
+    """Sync delivery: `record` answers once PutEvents has recorded the events, 10 a call.
+
+    A call that fails (after the client's retries) fails its events only: the others still go,
+    and the answer lists the failures. If no event is recorded, the first error is raised.
+    """
+
+    delivery = EventDelivery.SYNC
+
+    def __init__(self, sender: PutEventsSender, *, max_batch: int) -> None:
+        self.sender = sender
+        self.max_batch = max_batch
+        self.counters = EventCounters()
+
+    async def record(self, batch: EventBatch) -> RecordedEvents:
+        self.counters.accepted += len(batch.events)
+        failures: list[EventFailure] = []
+        first_error: ApiError | None = None
+        for start, chunk in chunks(batch.events):
+            try:
+                await self.sender.put(batch.session_id, batch.user_id, chunk)
+            except ApiError as error:
+                first_error = first_error or error
+                code = str((error.extensions or {}).get("code", ""))
+                failures += [
+                    EventFailure(index, code, error.message)
+                    for index in range(start, start + len(chunk))
+                ]
+                self.counters.failed += len(chunk)
+            else:
+                self.counters.delivered += len(chunk)
+        if first_error is not None and len(failures) == len(batch.events):
+            raise first_error
+        return RecordedEvents(accepted=len(batch.events) - len(failures), failures=tuple(failures))
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters and delivery mode, for /readyz."""
+        return {"delivery": self.delivery.value.lower(), **self.counters.as_dict()}
+
+
+def chunks(events: Sequence[Event]) -> Iterator[tuple[int, Sequence[Event]]]:
+    """The events in PutEvents-sized runs, each with the index of its first event."""
+    size = limits.MAX_EVENTS_PER_CALL
+    for start in range(0, len(events), size):
+        yield start, events[start : start + size]
+
+
+def event_params(event: Event) -> dict[str, Any]:
+    """One member of PutEvents' eventList."""
+    params: dict[str, Any] = {"eventType": event.event_type, "sentAt": event.sent_at}
+    optional: Mapping[str, Any] = {
+        "itemId": event.item_id,
+        "eventValue": event.event_value,
+        "properties": event.properties,
+        "recommendationId": event.recommendation_id,
+        "impression": list(event.impression) or None,
+        "eventId": event.event_id,
+    }
+    params |= {name: value for name, value in optional.items() if value is not None}
+    return params
+
+
+def find_user_caches(state: Mapping[str, Any]) -> list[UserCache]:
+    """The objects of the lifespan state that hold answers per user."""
+    return [value for value in state.values() if isinstance(value, UserCache)]
+
+
+def _error_code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return ""

@@ -1,0 +1,106 @@
+"""Personalize `context` derived from the request itself: the device, the hour, the weekday."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from gateway.settings import Settings
+
+Clock = Callable[[], datetime]
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# CloudFront's device headers, most specific first (a tablet is not also called mobile here).
+CLOUDFRONT_DEVICE_HEADERS = (
+    ("cloudfront-is-tablet-viewer", "tablet"),
+    ("cloudfront-is-mobile-viewer", "mobile"),
+    ("cloudfront-is-smarttv-viewer", "tv"),
+    ("cloudfront-is-desktop-viewer", "desktop"),
+)
+_BOT = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|facebookexternalhit|headless|curl/|wget/|python-|okhttp|"
+    r"go-http-client|java/|httpx|axios|node-fetch",
+    re.IGNORECASE,
+)
+_TABLET = re.compile(r"ipad|tablet|kindle|silk/|playbook|nexus (7|9|10)", re.IGNORECASE)
+_ANDROID_TABLET = re.compile(r"android(?!.*mobile)", re.IGNORECASE)
+_MOBILE = re.compile(
+    r"mobi|iphone|ipod|android|windows phone|blackberry|bb10|opera mini|webos", re.IGNORECASE
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Derives the context entries configured per root field from a request's headers.
+
+    `fields` maps a root field ("recommendations", "ranking") to its campaign's context names
+    and what each holds: `device` (mobile, tablet, tv, desktop or bot), `hour` (0 to 23) or
+    `weekday` (monday to sunday), both in `time_zone`, read from `clock`. A value that cannot be
+    derived (no User-Agent) is left out. With no fields configured, nothing is derived.
+    """
+
+    fields: Mapping[str, Mapping[str, str]]
+    time_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    clock: Clock = utc_now
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock = utc_now) -> RequestContext:
+        """The context configured by GATEWAY_RECOMMENDATIONS_CONTEXT and GATEWAY_RANKING_CONTEXT."""
+        return cls(
+            fields={
+                name: mapping
+                for name, mapping in (
+                    ("recommendations", settings.recommendations_context),
+                    ("ranking", settings.ranking_context),
+                )
+                if mapping
+            },
+            time_zone=ZoneInfo(settings.context_time_zone),
+            clock=clock,
+        )
+
+    def derive(self, headers: Mapping[str, str]) -> dict[str, dict[str, str]]:
+        """Root field -> context entries for a request with `headers` (case-insensitive keys)."""
+        if not self.fields:
+            return {}
+        now = self.clock().astimezone(self.time_zone)
+        values = {
+            "device": device_type(headers),
+            "hour": str(now.hour),
+            "weekday": WEEKDAYS[now.weekday()],
+        }
+        derived: dict[str, dict[str, str]] = {}
+        for root_field, names in self.fields.items():
+            entries = {name: values[source] for name, source in names.items()}
+            derived[root_field] = {name: value for name, value in entries.items() if value}
+        return derived
+
+
+def device_type(headers: Mapping[str, str]) -> str | None:
+    """mobile, tablet, tv, desktop or bot: from CloudFront's headers if any, else the User-Agent.
+
+    Simple rules, not a device database: iPads that claim to be Macs count as desktops.
+    """
+    flags = [
+        (headers.get(name, "").strip().lower(), device)
+        for name, device in CLOUDFRONT_DEVICE_HEADERS
+    ]
+    if any(flag for flag, _ in flags):
+        return next((device for flag, device in flags if flag == "true"), None)
+    agent = headers.get("user-agent", "").strip()
+    if not agent:
+        return None
+    if _BOT.search(agent):
+        return "bot"
+    if _TABLET.search(agent) or _ANDROID_TABLET.search(agent):
+        return "tablet"
+    if _MOBILE.search(agent):
+        return "mobile"
+    return "desktop"
