@@ -455,3 +455,12 @@ def test_settings_fallback_arn_in_another_region_refused(monkeypatch: pytest.Mon
         f"GATEWAY_FALLBACK_ARN: {RECOMMENDER} is in region us-east-1 but the gateway calls "
         "Personalize in eu-west-1"
     )
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    env_vars = {f"GATEWAY_{name.upper()}" for name in Settings.model_fields}
+
+    undocumented = sorted(name for name in env_vars if f"`{name}`" not in readme)
+
+    assert undocumented == []
