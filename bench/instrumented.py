@@ -67,19 +67,7 @@ class Meter:
 
         @functools.wraps(function)
         async def metered(*args: P.args, **kwargs: P.kwargs) -> T:
-            account.calls += 1
-            if account.in_flight == 0:
-                account.opened_at = time.process_time()
-            account.in_flight += 1
-            try:
-                return await function(*args, **kwargs)
-            except BaseException:
-                account.failures += 1
-                raise
-            finally:
-                account.in_flight -= 1
-                if account.in_flight == 0:
-                    account.cpu_s += time.process_time() - account.opened_at
+            return await _charged(account, time.process_time, lambda: function(*args, **kwargs))
 
         return metered
 
@@ -91,19 +79,9 @@ class Meter:
 
         @functools.wraps(function)
         async def metered(*args: P.args, **kwargs: P.kwargs) -> T:
-            account.calls += 1
-            if account.in_flight == 0:
-                account.opened_at = _other_threads_cpu()
-            account.in_flight += 1
-            try:
-                return await _Stepped(function(*args, **kwargs), account)
-            except BaseException:
-                account.failures += 1
-                raise
-            finally:
-                account.in_flight -= 1
-                if account.in_flight == 0:
-                    account.cpu_s += _other_threads_cpu() - account.opened_at
+            return await _charged(
+                account, _other_threads_cpu, lambda: _Stepped(function(*args, **kwargs), account)
+            )
 
         return metered
 
@@ -117,6 +95,26 @@ class Meter:
             "catalog": dataclasses.asdict(self.catalog),
             "catalog_round_trips": self.round_trips(),
         }
+
+
+async def _charged(
+    account: Account, clock: Callable[[], float], call: Callable[[], Awaitable[T]]
+) -> T:
+    """Awaits `call()`, counted in `account`, which is charged with how far `clock` advances
+    while any of its calls is in flight."""
+    account.calls += 1
+    if account.in_flight == 0:
+        account.opened_at = clock()
+    account.in_flight += 1
+    try:
+        return await call()
+    except BaseException:
+        account.failures += 1
+        raise
+    finally:
+        account.in_flight -= 1
+        if account.in_flight == 0:
+            account.cpu_s += clock() - account.opened_at
 
 
 def _other_threads_cpu() -> float:

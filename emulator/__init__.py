@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from emulator.config import ConfigError, EmulatorConfig
 from emulator.faults import Faults
@@ -33,11 +33,21 @@ __all__ = [
     "EmulatorConfig",
     "Faults",
     "LocalPersonalize",
+    "ServerOptions",
     "start_local_personalize",
 ]
 
 _STARTUP_TIMEOUT_S = 30.0
 _LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+class ServerOptions(TypedDict, total=False):
+    """Where and how a LocalPersonalize serves, passed on to its constructor (which holds the
+    defaults: 127.0.0.1, a free port, no faults)."""
+
+    host: str
+    port: int
+    faults: Faults | None
 
 
 class LocalPersonalize:
@@ -71,13 +81,7 @@ class LocalPersonalize:
 
     @classmethod
     def from_directory(
-        cls,
-        data_dir: Path,
-        config_path: Path | None = None,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        faults: Faults | None = None,
+        cls, data_dir: Path, config_path: Path | None = None, **server: Unpack[ServerOptions]
     ) -> LocalPersonalize:
         """Train on the CSV files in `data_dir`; serve `config_path` (or the default config)."""
         from emulator.dataset import load_dataset
@@ -85,7 +89,7 @@ class LocalPersonalize:
 
         config = EmulatorConfig.load(config_path) if config_path else EmulatorConfig.default()
         model = Model.train(load_dataset(data_dir))
-        return cls(model, config, host=host, port=port, faults=faults)
+        return cls(model, config, **server)
 
     @property
     def endpoint_url(self) -> str:
@@ -171,18 +175,10 @@ class LocalPersonalize:
 
 
 def start_local_personalize(
-    data_dir: Path,
-    config_path: Path | None = None,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    faults: Faults | None = None,
+    data_dir: Path, config_path: Path | None = None, **server: Unpack[ServerOptions]
 ) -> LocalPersonalize:
     """Train on `data_dir`, start serving, and return the running LocalPersonalize."""
-    personalize = LocalPersonalize.from_directory(
-        data_dir, config_path, host=host, port=port, faults=faults
-    )
-    return personalize.start()
+    return LocalPersonalize.from_directory(data_dir, config_path, **server).start()
 
 
 @functools.cache

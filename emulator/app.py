@@ -34,6 +34,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.config import Deployment, EmulatorConfig, Recipe
+from emulator.event_ids import RecentEventIds
 from emulator.faults import Faults, InjectedError
 from emulator.filters import FilterValueError, ItemPredicate
 from emulator.validation import (
@@ -98,6 +99,7 @@ class EmulatorState:
     model: Model
     faults: Faults = field(default_factory=Faults)
     stats: Stats = field(default_factory=Stats)
+    event_ids: RecentEventIds = field(default_factory=RecentEventIds)
     _item_columns: frozenset[str] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -401,6 +403,10 @@ def _put_events(state: EmulatorState, body: Mapping[str, Any]) -> None:
     for event in body["eventList"]:
         item_id = event.get("itemId")
         if item_id is None:
+            continue
+        # Personalize keeps the first event of an id: a retried call records nothing twice.
+        event_id = event.get("eventId")
+        if event_id is not None and not state.event_ids.add(user_id, event_id):
             continue
         value = event.get("eventValue")
         interaction = Interaction(

@@ -284,7 +284,7 @@ async def open_resources(
             )
         )
         catalog = await stack.enter_async_context(SqliteCatalog.open(settings.catalog_path))
-        sender = PutEventsSender(events, settings.event_tracking_id)
+        sender = PutEventsSender(events, settings.event_tracking_id, production=settings.production)
         event_sink: DirectEventSink | EventBuffer = DirectEventSink(
             sender, max_batch=settings.events_max_batch
         )

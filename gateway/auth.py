@@ -38,7 +38,7 @@ from jwt.exceptions import (
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.jwt_keys import UnknownKey, VerificationKeys, load_verification_keys
+from gateway.jwt_keys import UnknownKey, VerificationKeys
 from gateway.responses import request_error_response
 from schema.identity import ANONYMOUS, UNRESTRICTED, Identity
 
@@ -242,15 +242,8 @@ def build_authenticator(settings: Settings) -> Authenticator:
     if settings.auth_mode == "jwt":
         assert settings.auth_jwt_audience is not None
         assert settings.auth_jwt_issuer is not None
-        secret = settings.auth_jwt_secret
-        keys = load_verification_keys(
-            secret=None if secret is None else secret.get_secret_value(),
-            public_key_file=settings.auth_jwt_public_key_file,
-            jwks_file=settings.auth_jwks_file,
-            algorithms=settings.auth_jwt_algorithms,
-        )
         return JwtAuthenticator(
-            keys,
+            settings.load_jwt_keys(),
             audience=settings.auth_jwt_audience,
             issuer=settings.auth_jwt_issuer,
             leeway=settings.auth_jwt_leeway,

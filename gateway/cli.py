@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="A GraphQL gateway for Amazon Personalize."
     )
-    subparsers = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    subparsers = _subcommands(parser)
 
     serve = subparsers.add_parser(
         "serve",
@@ -73,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=run_serve)
 
-    catalog = subparsers.add_parser("catalog", help="manage the item catalog")
-    catalog_commands = catalog.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    catalog_commands = _subcommands(
+        subparsers.add_parser("catalog", help="manage the item catalog")
+    )
     load = catalog_commands.add_parser(
         "load",
         help="build the catalog from a Personalize items CSV",
@@ -98,8 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.set_defaults(func=run_catalog_load)
 
-    auth = subparsers.add_parser("auth", help="manage API keys")
-    auth_commands = auth.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    auth_commands = _subcommands(subparsers.add_parser("auth", help="manage API keys"))
     hash_key = auth_commands.add_parser(
         "hash-key",
         help="print the digest of an API key, for GATEWAY_AUTH_API_KEYS",
@@ -109,9 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hash_key.set_defaults(func=run_auth_hash_key)
 
-    schema_command = subparsers.add_parser("schema", help="the GraphQL schema as a file")
-    schema_commands = schema_command.add_subparsers(
-        title="commands", required=True, metavar="COMMAND"
+    schema_commands = _subcommands(
+        subparsers.add_parser("schema", help="the GraphQL schema as a file")
     )
     export = schema_commands.add_parser(
         "export",
@@ -125,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_emulator_commands(subparsers)
     return parser
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[Any]:
+    """Where the commands under `parser` go (one of them is required)."""
+    return parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
 
 def _add_emulator_commands(subparsers: argparse._SubParsersAction[Any]) -> None:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from gateway.events import EventCounters, PutEventsSender
+from gateway.events import EventCounters, PutEventsSender, with_event_ids
 from gateway.settings import Settings
 from schema import limits
 from schema.errors import ApiError, UpstreamThrottled, UpstreamUnavailable
@@ -31,7 +31,8 @@ class EventBuffer:
     (throttling, an outage) is made again after `backoff` seconds, then after twice as long
     each time, up to `attempts` calls in all. At most `capacity` events wait or travel at
     once: past that, `record` raises UPSTREAM_THROTTLED and takes none of the batch, rather
-    than dropping any.
+    than dropping any. Each event has its id from the moment it is accepted, so a call made
+    again after one whose answer was lost (a read timeout) records nothing twice.
     `close` delivers what is left (for up to `shutdown_timeout` seconds); every event ends up
     counted as delivered or failed, and failed ones are logged with their count.
     """
@@ -99,7 +100,7 @@ class EventBuffer:
                 "was recorded; retry later."
             )
         group = self._groups.setdefault((batch.session_id, batch.user_id), [])
-        group.extend(batch.events)
+        group.extend(with_event_ids(batch).events)
         self.counters.accepted += count
         self.counters.pending += count
         if len(group) >= limits.MAX_EVENTS_PER_CALL:

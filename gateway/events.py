@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gateway.personalize import RootField, translate_error
+from gateway.personalize import RootField, not_available, translate_error
 from gateway.settings import Settings
 from schema import limits
-from schema.errors import ApiError, NotFound
+from schema.errors import ApiError
 from schema.ports import (
     Event,
     EventBatch,
@@ -57,22 +59,31 @@ class PutEventsSender:
 
     `client` is the personalize-events client of the app's lifespan; its retry configuration
     applies to each call. `caches` is read at each delivery, so it may be filled after this is
-    built. With no `tracking_id`, every call answers NOT_FOUND naming the setting to set.
+    built. With no `tracking_id`, every call answers NOT_FOUND naming the setting to set; in
+    `production` the message names none (the log does).
     """
 
     def __init__(
-        self, client: Any, tracking_id: str | None, *, caches: Sequence[UserCache] = ()
+        self,
+        client: Any,
+        tracking_id: str | None,
+        *,
+        caches: Sequence[UserCache] = (),
+        production: bool = False,
     ) -> None:
         self._client = client
         self._tracking_id = tracking_id
         self.caches = caches
+        self._production = production
 
     async def put(self, session_id: str, user_id: str | None, events: Sequence[Event]) -> None:
         """One PutEvents call of at most 10 events; an `ApiError` when it fails."""
         if self._tracking_id is None:
-            raise NotFound(
+            raise not_available(
+                RECORD_EVENTS,
                 "recordEvents is not configured on this gateway: it has no Personalize event "
-                f"tracker ({Settings.env_var('event_tracking_id')} is not set)."
+                f"tracker ({Settings.env_var('event_tracking_id')} is not set).",
+                production=self._production,
             )
         params: dict[str, Any] = {
             "trackingId": self._tracking_id,
@@ -86,11 +97,13 @@ class PutEventsSender:
         except (ClientError, BotoCoreError, TimeoutError) as error:
             if _error_code(error) == "ResourceNotFoundException":
                 logger.warning("PutEvents failed: %s", error)
-                raise NotFound(
+                raise not_available(
+                    RECORD_EVENTS,
                     "The event tracker configured for recordEvents does not exist in Personalize "
-                    f"(check the gateway's {Settings.env_var('event_tracking_id')})."
+                    f"(check the gateway's {Settings.env_var('event_tracking_id')}).",
+                    production=self._production,
                 ) from error
-            raise translate_error(RECORD_EVENTS, error) from error
+            raise translate_error(RECORD_EVENTS, error, production=self._production) from error
         # Personalize files a session's events under its user; anonymous apps ask by session.
         await self._invalidate(dict.fromkeys(user for user in (user_id, session_id) if user))
 
@@ -120,6 +133,7 @@ class DirectEventSink:
         self.counters = EventCounters()
 
     async def record(self, batch: EventBatch) -> RecordedEvents:
+        batch = with_event_ids(batch)
         self.counters.accepted += len(batch.events)
         failures: list[EventFailure] = []
         first_error: ApiError | None = None
@@ -150,6 +164,24 @@ def chunks(events: Sequence[Event]) -> Iterator[tuple[int, Sequence[Event]]]:
     size = limits.MAX_EVENTS_PER_CALL
     for start in range(0, len(events), size):
         yield start, events[start : start + size]
+
+
+def with_event_ids(batch: EventBatch) -> EventBatch:
+    """The batch with an id on every event: the client's, else a new one (uuid4, hex).
+
+    Given once, when the gateway accepts the events, so that every attempt to deliver them
+    (botocore's retries and the buffer's) carries the same ids, and Personalize, which keeps
+    the first event of an id, records an event sent twice once.
+    """
+    if all(event.event_id is not None for event in batch.events):
+        return batch
+    events = tuple(
+        event
+        if event.event_id is not None
+        else dataclasses.replace(event, event_id=uuid.uuid4().hex)
+        for event in batch.events
+    )
+    return dataclasses.replace(batch, events=events)
 
 
 def event_params(event: Event) -> dict[str, Any]:

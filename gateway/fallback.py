@@ -61,7 +61,9 @@ class FallbackRecommender:
     while the breaker is closed), the static `popular_items`. A ranking falls back to its own
     items in their input order. Stand-in answers say `source: FALLBACK` and carry no
     recommendation id unless Personalize gave them one. Client errors (bad input, not found) are
-    never hidden; with no stand-in the original error reaches the client.
+    never hidden; with no stand-in the original error reaches the client. Once a user's events
+    reach Personalize, `invalidate_user` drops that user's stale answers, so recommendations
+    follow the events even while Personalize cannot answer.
     """
 
     def __init__(
@@ -94,6 +96,7 @@ class FallbackRecommender:
                 related_items_arn=None,
                 ranking_arn=None,
                 deadline=settings.fallback_deadline,
+                production=settings.production,
             )
         items = settings.fallback_items_file
         return cls(
@@ -117,6 +120,10 @@ class FallbackRecommender:
             "stale_entries": len(self.stale),
             "fallbacks": dataclasses.asdict(self.counters),
         }
+
+    def invalidate_user(self, user_id: str) -> None:
+        """Forget the user's stale answers: their events have reached Personalize."""
+        self.stale.invalidate_user(user_id)
 
     async def recommend(
         self,
@@ -142,6 +149,7 @@ class FallbackRecommender:
         return await self._answer(
             "recommendations",
             key,
+            user_id,
             lambda: self.personalize.recommend(
                 user_id=user_id,
                 num_results=num_results,
@@ -174,6 +182,7 @@ class FallbackRecommender:
         return await self._answer(
             "relatedItems",
             key,
+            user_id,
             lambda: self.personalize.related_items(
                 item_id=item_id, user_id=user_id, num_results=num_results, filter=filter
             ),
@@ -199,6 +208,7 @@ class FallbackRecommender:
         return await self._answer(
             "ranking",
             key,
+            user_id,
             lambda: self.personalize.rank(
                 user_id=user_id, item_ids=item_ids, filter=filter, context=context
             ),
@@ -209,6 +219,7 @@ class FallbackRecommender:
         self,
         field: str,
         key: Hashable,
+        user_id: str | None,
         call: Callable[[], Awaitable[Recommendations]],
         stand_in: StandIn,
     ) -> Recommendations:
@@ -233,7 +244,7 @@ class FallbackRecommender:
                 raise
             else:
                 self.breaker.record_success()
-                self.stale.put(key, answer)
+                self.stale.put(key, answer, user_id=user_id)
                 return answer
         return await self._fall_back(field, key, failure, stand_in)
 

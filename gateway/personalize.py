@@ -51,7 +51,8 @@ class PersonalizeRecommender:
     Each ARN may be a campaign or a recommender (the request field follows the ARN); ranking takes
     a campaign only. An operation whose ARN is None answers NOT_FOUND, saying which setting is
     missing: the operation does not exist on this gateway. `deadline` bounds each call in
-    seconds, botocore's retries included (its timeouts bound single attempts only).
+    seconds, botocore's retries included (its timeouts bound single attempts only). In
+    `production`, NOT_FOUND names no setting: clients get a generic message, the log the detail.
     """
 
     def __init__(
@@ -62,9 +63,11 @@ class PersonalizeRecommender:
         related_items_arn: str | None,
         ranking_arn: str | None,
         deadline: float | None = None,
+        production: bool = False,
     ) -> None:
         self._client = client
         self._deadline = deadline
+        self._production = production
         self._recommendations_arn = recommendations_arn
         self._related_items_arn = related_items_arn
         self._ranking_arn = ranking_arn
@@ -78,6 +81,7 @@ class PersonalizeRecommender:
             related_items_arn=settings.related_items_arn,
             ranking_arn=settings.ranking_arn,
             deadline=settings.upstream_deadline,
+            production=settings.production,
         )
 
     async def recommend(
@@ -89,7 +93,7 @@ class PersonalizeRecommender:
         context: Mapping[str, str],
         promotion: PromotionRequest | None,
     ) -> Recommendations:
-        arn = _require(self._recommendations_arn, RECOMMENDATIONS)
+        arn = self._require(self._recommendations_arn, RECOMMENDATIONS)
         params: dict[str, Any] = {**_target(arn), "userId": user_id, "numResults": num_results}
         params |= _filter_params(filter)
         if context:
@@ -107,7 +111,7 @@ class PersonalizeRecommender:
         num_results: int,
         filter: FilterRequest | None,
     ) -> Recommendations:
-        arn = _require(self._related_items_arn, RELATED_ITEMS)
+        arn = self._require(self._related_items_arn, RELATED_ITEMS)
         params: dict[str, Any] = {**_target(arn), "itemId": item_id, "numResults": num_results}
         if user_id is not None:
             params["userId"] = user_id
@@ -123,7 +127,7 @@ class PersonalizeRecommender:
         filter: FilterRequest | None,
         context: Mapping[str, str],
     ) -> Recommendations:
-        arn = _require(self._ranking_arn, RANKING)
+        arn = self._require(self._ranking_arn, RANKING)
         params: dict[str, Any] = {
             "campaignArn": arn,
             "userId": user_id,
@@ -152,12 +156,25 @@ class PersonalizeRecommender:
                 raise UpstreamUnavailable(
                     f"Amazon Personalize did not answer within {self._deadline:g} s; retry later."
                 ) from error
-            raise translate_error(field, error) from error
+            raise translate_error(field, error, production=self._production) from error
         return response
 
+    def _require(self, arn: str | None, field: RootField) -> str:
+        if arn is None:
+            raise not_available(
+                field,
+                f"{field.name} is not configured on this gateway: it has no Personalize campaign "
+                f"or recommender for it ({Settings.env_var(field.setting)} is not set).",
+                production=self._production,
+            )
+        return arn
 
-def translate_error(field: RootField, error: Exception) -> ApiError:
-    """The client-facing error for a failed Personalize call for `field`; details go to the log."""
+
+def translate_error(field: RootField, error: Exception, *, production: bool = False) -> ApiError:
+    """The client-facing error for a failed Personalize call for `field`; details go to the log.
+
+    In `production`, NOT_FOUND is generic (see `not_available`).
+    """
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         code = str(details.get("Code", ""))
@@ -175,7 +192,8 @@ def translate_error(field: RootField, error: Exception) -> ApiError:
         if code == "InvalidInputException":
             return BadUserInput(f"Personalize refused the request: {upstream}")
         if code == "ResourceNotFoundException":
-            return NotFound(_not_found_message(field, str(details.get("Message", ""))))
+            detail = _not_found_message(field, str(details.get("Message", "")))
+            return not_available(field, detail, production=production)
         if code in THROTTLING_CODES or status == 429:
             return UpstreamThrottled("Amazon Personalize is throttling requests; retry later.")
         return UpstreamUnavailable(f"Amazon Personalize failed to answer ({code or status}).")
@@ -190,13 +208,16 @@ def translate_error(field: RootField, error: Exception) -> ApiError:
     )
 
 
-def _require(arn: str | None, field: RootField) -> str:
-    if arn is None:
-        raise NotFound(
-            f"{field.name} is not configured on this gateway: it has no Personalize campaign or "
-            f"recommender for it ({Settings.env_var(field.setting)} is not set)."
-        )
-    return arn
+def not_available(field: RootField, detail: str, *, production: bool) -> NotFound:
+    """NOT_FOUND for `field`, whose configuration is missing or wrong.
+
+    In development the client reads `detail`, which names the setting to fix. In production
+    the client learns nothing about the configuration: a generic message, the detail logged.
+    """
+    if not production:
+        return NotFound(detail)
+    logger.warning("%s answered NOT_FOUND, its detail hidden in production: %s", field.name, detail)
+    return NotFound(f"{field.name} is not available on this gateway.")
 
 
 def _target(arn: str) -> dict[str, str]:

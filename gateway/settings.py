@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -23,7 +24,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway.auth import DEFAULT_ANY_USER_SCOPE, DEFAULT_USER_CLAIM
 from gateway.body_limit import DEFAULT_MAX_BODY_BYTES
-from gateway.jwt_keys import HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS, load_verification_keys
+from gateway.jwt_keys import (
+    HMAC_ALGORITHMS,
+    PUBLIC_KEY_ALGORITHMS,
+    VerificationKeys,
+    load_verification_keys,
+)
 from schema import limits
 
 ENV_PREFIX = "GATEWAY_"
@@ -36,6 +42,10 @@ ARN_PATTERN = re.compile(
 REGION_PATTERN = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
 FILTER_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 ARN_EXAMPLE = "arn:aws:personalize:us-east-1:123456789012:campaign/my-campaign"
+FILTERS_EXAMPLE = (
+    'an object of filter name to filter ARN, e.g. {"exclude-purchased": '
+    '"arn:aws:personalize:us-east-1:123456789012:filter/exclude-purchased"}'
+)
 
 # Variables that share the prefix but are not ours (CGI's GATEWAY_INTERFACE).
 NOT_SETTINGS = frozenset({"GATEWAY_INTERFACE"})
@@ -151,6 +161,16 @@ class Settings(BaseSettings):
         """Where personalize-events calls go: its own URL, else the Personalize one, else AWS's."""
         return self.events_endpoint_url or self.personalize_endpoint_url
 
+    def load_jwt_keys(self) -> VerificationKeys:
+        """The keys that verify tokens: from the JWT secret, public key file or JWKS file."""
+        secret = self.auth_jwt_secret
+        return load_verification_keys(
+            secret=None if secret is None else secret.get_secret_value(),
+            public_key_file=self.auth_jwt_public_key_file,
+            jwks_file=self.auth_jwks_file,
+            algorithms=self.auth_jwt_algorithms,
+        )
+
     @classmethod
     def for_deployment(cls) -> Settings:
         """Settings for a deployed server: production unless GATEWAY_ENVIRONMENT says otherwise.
@@ -194,10 +214,17 @@ class Settings(BaseSettings):
         "ranking_arn",
         "fallback_arn",
         "fallback_items_file",
+        "event_tracking_id",
+        "segment_shared_secret",
+        "auth_jwt_secret",
+        "auth_jwt_public_key_file",
+        "auth_jwks_file",
+        "auth_jwt_audience",
+        "auth_jwt_issuer",
         mode="before",
     )
     @classmethod
-    def _empty_means_unset(cls, value: Any) -> Any:
+    def _blank_means_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("aws_region")
@@ -234,17 +261,22 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("filters", mode="before")
+    @field_validator(
+        "filters",
+        "segment_event_types",
+        "recommendations_context",
+        "ranking_context",
+        mode="before",
+    )
     @classmethod
-    def _parse_filters(cls, value: Any) -> Any:
+    def _parse_json_object(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
             try:
                 value = json.loads(value) if value.strip() else {}
             except json.JSONDecodeError as error:
+                expected = FILTERS_EXAMPLE if info.field_name == "filters" else "an object"
                 raise ValueError(
-                    f"is not valid JSON ({error.msg} at column {error.colno}); expected an object "
-                    'of filter name to filter ARN, e.g. {"exclude-purchased": '
-                    '"arn:aws:personalize:us-east-1:123456789012:filter/exclude-purchased"}'
+                    f"is not valid JSON ({error.msg} at column {error.colno}); expected {expected}"
                 ) from None
         return value
 
@@ -263,9 +295,9 @@ class Settings(BaseSettings):
                 raise ValueError(f"filter {name!r}: {error}") from None
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "auth_api_keys", "auth_jwt_algorithms", mode="before")
     @classmethod
-    def _parse_cors_origins(cls, value: Any) -> Any:
+    def _parse_list(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
@@ -273,7 +305,9 @@ class Settings(BaseSettings):
                     return json.loads(text)
                 except json.JSONDecodeError as error:
                     raise ValueError(f"is not a valid JSON list ({error.msg})") from None
-            return [origin.strip() for origin in text.split(",") if origin.strip()]
+            # Keys and algorithm names never hold spaces, so spaces separate them too.
+            separators = "," if info.field_name == "cors_origins" else r"[,\s]+"
+            return [entry.strip() for entry in re.split(separators, text) if entry.strip()]
         return value
 
     @field_validator("cors_origins")
@@ -295,35 +329,11 @@ class Settings(BaseSettings):
     def _lower_log_level(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("event_tracking_id", "segment_shared_secret", mode="before")
-    @classmethod
-    def _blank_means_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
-
     @field_validator("event_tracking_id")
     @classmethod
     def _check_tracking_id(cls, value: str | None) -> str | None:
         if value is not None and len(value) > 256:
             raise ValueError(f"a tracking id has at most 256 characters, got {len(value)}")
-        return value
-
-    @field_validator("events_delivery", mode="before")
-    @classmethod
-    def _lower_events_delivery(cls, value: Any) -> Any:
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator(
-        "segment_event_types", "recommendations_context", "ranking_context", mode="before"
-    )
-    @classmethod
-    def _parse_json_object(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value) if value.strip() else {}
-            except json.JSONDecodeError as error:
-                raise ValueError(
-                    f"is not valid JSON ({error.msg} at column {error.colno}); expected an object"
-                ) from None
         return value
 
     @field_validator("segment_event_types")
@@ -372,35 +382,10 @@ class Settings(BaseSettings):
             return {"introspection": False, "graphiql": False} | data
         return data
 
-    @field_validator("environment", "auth_mode", mode="before")
+    @field_validator("environment", "auth_mode", "events_delivery", mode="before")
     @classmethod
     def _lower_choice(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator(
-        "auth_jwt_secret",
-        "auth_jwt_public_key_file",
-        "auth_jwks_file",
-        "auth_jwt_audience",
-        "auth_jwt_issuer",
-        mode="before",
-    )
-    @classmethod
-    def _blank_auth_means_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("auth_api_keys", "auth_jwt_algorithms", mode="before")
-    @classmethod
-    def _parse_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                try:
-                    return json.loads(text)
-                except json.JSONDecodeError as error:
-                    raise ValueError(f"is not a valid JSON list ({error.msg})") from None
-            return [entry for entry in re.split(r"[,\s]+", text) if entry]
-        return value
 
     @field_validator("auth_api_keys")
     @classmethod
@@ -468,14 +453,7 @@ class Settings(BaseSettings):
                     f"{mode}=jwt needs {' and '.join(missing)}: tokens are accepted only for "
                     "this gateway (aud) from the issuer it trusts (iss)"
                 )
-            load_verification_keys(
-                secret=None
-                if self.auth_jwt_secret is None
-                else self.auth_jwt_secret.get_secret_value(),
-                public_key_file=self.auth_jwt_public_key_file,
-                jwks_file=self.auth_jwks_file,
-                algorithms=self.auth_jwt_algorithms,
-            )
+            self.load_jwt_keys()
         return self
 
     @model_validator(mode="after")

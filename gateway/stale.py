@@ -8,7 +8,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from schema.ports import Recommendations
 
@@ -18,7 +18,9 @@ class StaleStore:
 
     At most `max_entries` answers are kept (0 keeps none); an answer older than `max_age`
     seconds is never served. Keys are digests of the request, so a 500-item ranking request
-    costs no more key memory than a short one. `clock` is for tests.
+    costs no more key memory than a short one. Answers put for a user are indexed by that user,
+    so `invalidate_user` can drop them once the user's events reach Personalize; the index
+    holds only keys of entries still kept. `clock` is for tests.
     """
 
     def __init__(
@@ -35,31 +37,56 @@ class StaleStore:
         self.max_entries = max_entries
         self.max_age = max_age
         self._clock = clock
-        self._entries: OrderedDict[Hashable, tuple[float, Recommendations]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._keys_by_user: dict[str, set[Hashable]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def put(self, key: Hashable, answer: Recommendations) -> None:
-        """Keep `answer` as the latest for `key`; the least recently used go beyond the bound."""
+    def put(self, key: Hashable, answer: Recommendations, *, user_id: str | None = None) -> None:
+        """Keep `answer` as the latest for `key`, asked for `user_id` if any; beyond the bound,
+        the least recently used go."""
         if self.max_entries == 0:
             return
-        self._entries[key] = (self._clock(), answer)
-        self._entries.move_to_end(key)
+        self._forget(key)
+        self._entries[key] = _Entry(self._clock(), answer, user_id)
+        if user_id is not None:
+            self._keys_by_user.setdefault(user_id, set()).add(key)
         while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+            self._forget(next(iter(self._entries)))
 
     def get(self, key: Hashable) -> Recommendations | None:
         """The answer kept for `key` if it is younger than `max_age`, else None."""
         entry = self._entries.get(key)
         if entry is None:
             return None
-        stored_at, answer = entry
-        if self._clock() - stored_at > self.max_age:
-            del self._entries[key]
+        if self._clock() - entry.stored_at > self.max_age:
+            self._forget(key)
             return None
         self._entries.move_to_end(key)
-        return answer
+        return entry.answer
+
+    def invalidate_user(self, user_id: str) -> int:
+        """Forget every answer put for `user_id`; how many there were."""
+        keys = self._keys_by_user.pop(user_id, set())
+        for key in keys:
+            del self._entries[key]
+        return len(keys)
+
+    def _forget(self, key: Hashable) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None or entry.user_id is None:
+            return
+        keys = self._keys_by_user[entry.user_id]
+        keys.discard(key)
+        if not keys:
+            del self._keys_by_user[entry.user_id]
+
+
+class _Entry(NamedTuple):
+    stored_at: float
+    answer: Recommendations
+    user_id: str | None
 
 
 def request_key(operation: str, **parameters: Any) -> bytes:

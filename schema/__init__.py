@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext, Info
 
 from schema import limits
 from schema.context import Context
+from schema.document_cache import document_caches
 from schema.document_limits import document_limits
 from schema.errors import (
     ERROR_CODES,
@@ -82,6 +83,10 @@ class Mutation:
     )
 
 
+# Parsed and validated documents kept per process: apps send a few documents over and over, so
+# a hit saves most of a request's CPU; the bound keeps unique documents from growing memory.
+DOCUMENT_CACHE_SIZE: Final = 512
+
 # The Apollo Federation version the subgraph SDL links: the oldest that has everything it uses
 # (@key, @shareable), so that older routers and gateways compose it too.
 FEDERATION_VERSION: Final = "2.0"
@@ -116,7 +121,10 @@ def build_schema(
     entities); clients of the gateway alone can ignore that. `introspection=False` refuses
     `__schema` and `__type`, but not `_service { sdl }`, which a supergraph needs to compose.
     Production hides graphql-core's "Did you mean" hints; development may show unexpected
-    errors' messages (`show_error_details`), never their tracebacks.
+    errors' messages (`show_error_details`), never their tracebacks. The last
+    `DOCUMENT_CACHE_SIZE` documents are kept parsed and validated (`document_caches`): each
+    limit still holds, as a document over the token limit is never cached and a validation is
+    reused only under the same rules.
     """
     extensions: list[Any] = [
         partial(
@@ -124,6 +132,7 @@ def build_schema(
             hide_suggestions=hide_suggestions,
             show_details=show_error_details,
         ),
+        *document_caches(DOCUMENT_CACHE_SIZE),
         *document_limits(
             max_depth=max_depth,
             max_aliases=max_aliases,

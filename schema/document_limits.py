@@ -22,12 +22,8 @@ from graphql import (
     ValidationRule,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 
 from schema import limits
 
@@ -43,13 +39,17 @@ def document_limits(
 
     Turning introspection off refuses `__schema` and `__type` only: `__typename` and
     Federation's `_service { sdl }` keep working, so a router can still compose the subgraph.
+    The rules are made once, here, not per request: the same rules for the same document let
+    Strawberry's ValidationCache answer without validating again.
     """
-    rules: list[type[ASTValidationRule]] = [max_depth_rule(max_depth)]
+    rules: list[type[ASTValidationRule]] = [
+        max_depth_rule(max_depth),
+        max_aliases_rule(max_aliases),
+    ]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     return [
         partial(MaxTokensLimiter, max_token_count=max_tokens),
-        partial(MaxAliasesLimiter, max_alias_count=max_aliases),
         partial(AddValidationRules, rules),
     ]
 

@@ -116,13 +116,7 @@ def to_filter_values(values: Sequence[FilterValue]) -> dict[str, str]:
         )
     formatted: dict[str, str] = {}
     for value in values:
-        if not limits.FILTER_VALUE_KEY.fullmatch(value.key):
-            raise BadUserInput(
-                f"Filter value key {shorten(value.key)} must match "
-                f"{limits.FILTER_VALUE_KEY.pattern}."
-            )
-        if value.key in formatted:
-            raise BadUserInput(f"Filter value key {value.key} is given more than once.")
+        check_key("Filter value key", value.key, limits.FILTER_VALUE_KEY, formatted)
         if not value.values:
             raise BadUserInput(f"Filter value {value.key} needs at least one value.")
         text = format_filter_value(value.values)
@@ -133,6 +127,14 @@ def to_filter_values(values: Sequence[FilterValue]) -> dict[str, str]:
             )
         formatted[value.key] = text
     return formatted
+
+
+def check_key(what: str, key: str, pattern: re.Pattern[str], taken: Mapping[str, str]) -> None:
+    """Refuse a map key that breaks Personalize's `pattern` or is already in `taken`."""
+    if not pattern.fullmatch(key):
+        raise BadUserInput(f"{what} {shorten(key)} must match {pattern.pattern}.")
+    if key in taken:
+        raise BadUserInput(f"{what} {key} is given more than once.")
 
 
 def format_filter_value(values: Sequence[str]) -> str:
@@ -155,12 +157,7 @@ def to_context(entries: Sequence[ContextEntry] | None) -> dict[str, str]:
         )
     context: dict[str, str] = {}
     for entry in entries:
-        if not limits.CONTEXT_KEY.fullmatch(entry.key):
-            raise BadUserInput(
-                f"Context key {shorten(entry.key)} must match {limits.CONTEXT_KEY.pattern}."
-            )
-        if entry.key in context:
-            raise BadUserInput(f"Context key {entry.key} is given more than once.")
+        check_key("Context key", entry.key, limits.CONTEXT_KEY, context)
         if len(entry.value) > limits.MAX_CONTEXT_VALUE_LENGTH:
             raise BadUserInput(
                 f"Context value {entry.key} is {len(entry.value)} characters; the limit is "

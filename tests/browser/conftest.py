@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 
 from emulator import LocalPersonalize, start_local_personalize
-from emulator.sample import write_sample_dataset
 from gateway.app import LOCAL_CREDENTIALS, create_app
 from gateway.catalog import load_catalog
-from gateway.settings import Settings
 from tests.browser.devtools import EXECUTABLE_NAMES, find_chromium
+from tests.gateway.conftest import settings_for
 from tests.servers import serve
 
 
@@ -32,13 +31,6 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="session")
-def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("sample")
-    write_sample_dataset(directory)
-    return directory
-
-
-@pytest.fixture(scope="session")
 def local_personalize(sample_dir: Path) -> Iterator[LocalPersonalize]:
     with start_local_personalize(sample_dir) as personalize:
         yield personalize
@@ -53,15 +45,6 @@ def gateway_url(
     """The base URL of the gateway, with GraphiQL, on the local Personalize and its catalog."""
     catalog_path = tmp_path_factory.mktemp("catalog") / "catalog.db"
     load_catalog(sample_dir / "items.csv", catalog_path)
-    config = local_personalize.config
-    settings = Settings(
-        personalize_endpoint_url=local_personalize.endpoint_url,
-        recommendations_arn=config.campaign_arn("user-personalization"),
-        related_items_arn=config.campaign_arn("similar-items"),
-        ranking_arn=config.campaign_arn("personalized-ranking"),
-        filters=config.filter_arns,
-        catalog_path=catalog_path,
-        graphiql=True,
-    )
+    settings = settings_for(local_personalize, catalog_path, graphiql=True)
     with serve(create_app(settings, credentials=LOCAL_CREDENTIALS)) as url:
         yield url

@@ -1,4 +1,5 @@
-"""The sample store, written and trained on once per test session.
+"""The sample store (`sample_dir`, from tests/conftest.py), loaded and trained on once per test
+session.
 
 `sample_model` is shared by every test of the session: record events only for user ids of your own
 (e.g. "test-<name>"), or train a model of your own from `sample_dataset`.
@@ -12,14 +13,6 @@ import pytest
 
 from emulator.dataset import Dataset, load_dataset
 from emulator.model import Model
-from emulator.sample import write_sample_dataset
-
-
-@pytest.fixture(scope="session")
-def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("sample")
-    write_sample_dataset(directory)
-    return directory
 
 
 @pytest.fixture(scope="session")

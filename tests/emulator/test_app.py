@@ -10,17 +10,20 @@ import pytest
 
 from emulator import LocalPersonalize
 from emulator.config import EmulatorConfig
-from emulator.dataset import Dataset, Interaction
+from emulator.dataset import Dataset
 from emulator.model import Model
+from tests.emulator.browsing import views
+from tests.emulator.default_config import (
+    CATEGORY,
+    CONFIG,
+    MAX_PRICE,
+    PERSONALIZATION,
+    POPULAR,
+    RANKING,
+    SIMILAR,
+)
 
 ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazonaws.personalize/"
-CONFIG = EmulatorConfig.default()
-PERSONALIZATION = CONFIG.campaign_arn("user-personalization")
-SIMILAR = CONFIG.campaign_arn("similar-items")
-RANKING = CONFIG.campaign_arn("personalized-ranking")
-POPULAR = CONFIG.recommender_arn("most-popular")
-CATEGORY = CONFIG.filter_arn("category")
-MAX_PRICE = CONFIG.filter_arn("max-price")
 
 ITEMS = {
     "i1": {"TITLE": "Road Shoe", "CATEGORY": "shoes", "PRICE": "50"},
@@ -41,13 +44,7 @@ BROWSING = {
 
 
 def small_model() -> Model:
-    interactions = []
-    clock = 1_000
-    for user_id, item_ids in BROWSING.items():
-        for item_id in item_ids:
-            interactions.append(Interaction(user_id, item_id, clock, "view"))
-            clock += 10
-    return Model.train(Dataset(items=ITEMS, users={}, interactions=interactions))
+    return Model.train(Dataset(items=ITEMS, users={}, interactions=views(BROWSING)))
 
 
 @pytest.fixture(scope="module")
@@ -291,6 +288,41 @@ def test_events_without_user_are_tied_to_the_session(http: httpx.Client) -> None
             {"item_id": "i3", "timestamp": 2000, "event_type": "view", "event_value": None}
         ],
     }
+
+
+def test_put_events_sent_twice_with_the_same_event_ids_records_them_once(
+    http: httpx.Client,
+) -> None:
+    events = {
+        "trackingId": CONFIG.tracking_id,
+        "userId": "retrying-user",
+        "sessionId": "s",
+        "eventList": [
+            {"eventType": "view", "itemId": "i1", "sentAt": 2_000, "eventId": "e-1"},
+            {"eventType": "view", "itemId": "i2", "sentAt": 2_001, "eventId": "e-2"},
+        ],
+    }
+    post(http, "/events", events)
+
+    post(http, "/events", events)
+
+    history = http.get("/_emulator/history/retrying-user").json()["interactions"]
+    assert [interaction["item_id"] for interaction in history] == ["i1", "i2"]
+
+
+def test_put_events_without_event_ids_records_each_call(http: httpx.Client) -> None:
+    events = {
+        "trackingId": CONFIG.tracking_id,
+        "userId": "unidentified-user",
+        "sessionId": "s",
+        "eventList": [{"eventType": "view", "itemId": "i1", "sentAt": 2_000}],
+    }
+    post(http, "/events", events)
+
+    post(http, "/events", events)
+
+    history = http.get("/_emulator/history/unidentified-user").json()["interactions"]
+    assert [interaction["item_id"] for interaction in history] == ["i1", "i1"]
 
 
 def test_put_events_answers_200_with_an_empty_body(http: httpx.Client) -> None:

@@ -4,6 +4,7 @@ import pytest
 
 from emulator.dataset import Dataset, Interaction
 from emulator.model import Model, ScoredItem
+from tests.emulator.browsing import views
 
 # Two clusters of items that shoppers browse together, and an item nobody has touched (z).
 BROWSING = {
@@ -19,16 +20,10 @@ LATER = 10_000
 
 
 def browsing_dataset() -> Dataset:
-    interactions = []
-    clock = 1_000
-    for user_id, item_ids in BROWSING.items():
-        for item_id in item_ids:
-            interactions.append(Interaction(user_id, item_id, clock, "view"))
-            clock += 10
     items = {
         item_id: {"CATEGORY": item_id[0]} for item_id in ("a1", "a2", "a3", "b1", "b2", "b3", "z")
     }
-    return Dataset(items=items, users={}, interactions=interactions)
+    return Dataset(items=items, users={}, interactions=views(BROWSING))
 
 
 @pytest.fixture

@@ -16,18 +16,19 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from emulator import LocalPersonalize
-from emulator.config import EmulatorConfig
 from emulator.dataset import Dataset
 from emulator.model import Model
+from tests.emulator.default_config import (
+    CATEGORY,
+    CONFIG,
+    EXCLUDE_PURCHASED,
+    PERSONALIZATION,
+    POPULAR,
+    RANKING,
+    SIMILAR,
+    TRACKING_ID,
+)
 
-CONFIG = EmulatorConfig.default()
-PERSONALIZATION = CONFIG.campaign_arn("user-personalization")
-SIMILAR = CONFIG.campaign_arn("similar-items")
-RANKING = CONFIG.campaign_arn("personalized-ranking")
-POPULAR = CONFIG.recommender_arn("most-popular")
-CATEGORY = CONFIG.filter_arn("category")
-EXCLUDE_PURCHASED = CONFIG.filter_arn("exclude-purchased")
-TRACKING_ID = CONFIG.tracking_id
 CREDENTIALS = {
     "region_name": "us-east-1",
     "aws_access_key_id": "test",

@@ -13,9 +13,8 @@ import pytest
 
 from emulator import LocalPersonalize, start_local_personalize
 from gateway.app import LOCAL_CREDENTIALS, create_app
-from gateway.catalog import SqliteCatalog, load_catalog
-from gateway.settings import Settings
-from tests.gateway.conftest import Store, write_store
+from gateway.catalog import SqliteCatalog
+from tests.gateway.conftest import Store, build_store, settings_for
 from tests.nodejs import node_server
 from tests.servers import LifespanState, serve
 
@@ -56,11 +55,7 @@ class Supergraph:
 
 @pytest.fixture(scope="session")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    directory = tmp_path_factory.mktemp("federation-store")
-    titles, user_ids = write_store(directory)
-    catalog_path = directory / "catalog.db"
-    load_catalog(directory / "items.csv", catalog_path)
-    return Store(directory, catalog_path, titles, user_ids, sorted(titles))
+    return build_store(tmp_path_factory.mktemp("federation-store"))
 
 
 @pytest.fixture(scope="session")
@@ -71,17 +66,7 @@ def local_personalize(store: Store) -> Iterator[LocalPersonalize]:
 
 @pytest.fixture(scope="session")
 def subgraph(store: Store, local_personalize: LocalPersonalize) -> Iterator[Subgraph]:
-    config = local_personalize.config
-    settings = Settings(
-        personalize_endpoint_url=local_personalize.endpoint_url,
-        recommendations_arn=config.campaign_arn("user-personalization"),
-        related_items_arn=config.campaign_arn("similar-items"),
-        ranking_arn=config.campaign_arn("personalized-ranking"),
-        filters=config.filter_arns,
-        catalog_path=store.catalog_path,
-        graphiql=False,
-        max_attempts=1,
-    )
+    settings = settings_for(local_personalize, store.catalog_path, graphiql=False, max_attempts=1)
     app = LifespanState(create_app(settings, credentials=LOCAL_CREDENTIALS))
     with serve(app) as url:
         yield Subgraph(f"{url}/graphql", app.state)

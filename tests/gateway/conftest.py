@@ -8,9 +8,10 @@ real lifespan.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -23,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 from emulator import LocalPersonalize, start_local_personalize
 from gateway.app import LOCAL_CREDENTIALS, GatewayState, create_app
 from gateway.catalog import load_catalog
+from gateway.request_id import RequestIdLogFilter
 from gateway.settings import Settings
 
 CATEGORIES = {
@@ -115,6 +117,28 @@ def write_store(directory: Path) -> tuple[dict[str, str], list[str]]:
     return titles, user_ids
 
 
+def build_store(directory: Path) -> Store:
+    """Write the small store into `directory` and build its catalog there."""
+    titles, user_ids = write_store(directory)
+    catalog_path = directory / "catalog.db"
+    load_catalog(directory / "items.csv", catalog_path)
+    return Store(directory, catalog_path, titles, user_ids, sorted(titles))
+
+
+def settings_for(personalize: LocalPersonalize, catalog_path: Path, **changes: Any) -> Settings:
+    """Settings for the gateway on `personalize`: every field and filter configured."""
+    config = personalize.config
+    return Settings(
+        personalize_endpoint_url=personalize.endpoint_url,
+        recommendations_arn=config.campaign_arn("user-personalization"),
+        related_items_arn=config.campaign_arn("similar-items"),
+        ranking_arn=config.campaign_arn("personalized-ranking"),
+        filters=config.filter_arns,
+        catalog_path=catalog_path,
+        **changes,
+    )
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No GATEWAY_* or region variable of the developer's shell leaks into a test's Settings."""
@@ -125,11 +149,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    directory = tmp_path_factory.mktemp("store")
-    titles, user_ids = write_store(directory)
-    catalog_path = directory / "catalog.db"
-    load_catalog(directory / "items.csv", catalog_path)
-    return Store(directory, catalog_path, titles, user_ids, sorted(titles))
+    return build_store(tmp_path_factory.mktemp("store"))
 
 
 @pytest.fixture(scope="session")
@@ -151,16 +171,29 @@ def personalize(local_personalize: LocalPersonalize) -> Iterator[LocalPersonaliz
 @pytest.fixture
 def settings(store: Store, personalize: LocalPersonalize) -> Settings:
     """Settings for the gateway on the local Personalize: every field and filter configured."""
-    config = personalize.config
-    return Settings(
-        personalize_endpoint_url=personalize.endpoint_url,
-        recommendations_arn=config.campaign_arn("user-personalization"),
-        related_items_arn=config.campaign_arn("similar-items"),
-        ranking_arn=config.campaign_arn("personalized-ranking"),
-        filters=config.filter_arns,
-        catalog_path=store.catalog_path,
-        max_attempts=1,
-    )
+    return settings_for(personalize, store.catalog_path, max_attempts=1)
+
+
+class _RecordList(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def captured_records(logger_name: str) -> Iterator[list[logging.LogRecord]]:
+    """What `logger_name` logs meanwhile, each record with its request id (as the app logs)."""
+    handler = _RecordList()
+    handler.addFilter(RequestIdLogFilter())
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)
 
 
 def with_state(app: Starlette, state: GatewayState) -> Callable[[Scope, Receive, Send], Any]:

@@ -1,6 +1,5 @@
 """The app over HTTP, inside its real lifespan, on the real clients and the local Personalize."""
 
-import logging
 import shutil
 import sqlite3
 from contextlib import closing
@@ -12,9 +11,9 @@ import pytest
 from emulator import LocalPersonalize
 from gateway.app import LOCAL_CREDENTIALS, GatewayState, create_app
 from gateway.catalog import CatalogError
-from gateway.request_id import REQUEST_ID_HEADER, RequestIdLogFilter
+from gateway.request_id import REQUEST_ID_HEADER
 from gateway.settings import Settings
-from tests.gateway.conftest import Gateway, OpenGateway, Store
+from tests.gateway.conftest import Gateway, OpenGateway, Store, captured_records
 
 ALL_FIELDS = """
 query All($user: ID!, $item: ID!, $items: [ID!]!) {
@@ -26,15 +25,6 @@ query All($user: ID!, $item: ID!, $items: [ID!]!) {
 """
 ITEM = '{ item(id: "i-001") { title } }'
 SHOP = "https://shop.example.com"
-
-
-class RecordList(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 def entries(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -204,21 +194,15 @@ async def test_app_replaces_an_unsafe_request_id(gateway: Gateway) -> None:
 async def test_app_request_id_reaches_log_records(
     gateway: Gateway, personalize: LocalPersonalize
 ) -> None:
-    handler = RecordList()
-    handler.addFilter(RequestIdLogFilter())
-    logger = logging.getLogger("gateway.personalize")
-    logger.addHandler(handler)
     personalize.faults.error_rate = 1.0
-    try:
+    with captured_records("gateway.personalize") as records:
         await gateway.client.post(
             "/graphql",
             json={"query": '{ recommendations(userId: "u-01") { items { itemId } } }'},
             headers={REQUEST_ID_HEADER: "trace-7"},
         )
-    finally:
-        logger.removeHandler(handler)
 
-    assert [getattr(record, "request_id", None) for record in handler.records] == ["trace-7"]
+    assert [getattr(record, "request_id", None) for record in records] == ["trace-7"]
 
 
 async def test_app_serves_graphiql_from_its_own_assets(gateway: Gateway) -> None:
@@ -342,22 +326,16 @@ async def fail_with_corrupt_catalog(item_ids: Any) -> Any:
 async def test_app_masked_error_is_logged_with_its_detail_and_request_id(
     open_gateway: OpenGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    handler = RecordList()
-    handler.addFilter(RequestIdLogFilter())
-    logger = logging.getLogger("schema")
-    logger.addHandler(handler)
-    try:
+    with captured_records("schema") as records:
         async with open_gateway(**production()) as gateway:
             monkeypatch.setattr(gateway.state["catalog"], "get_items", fail_with_corrupt_catalog)
             await gateway.client.post(
                 "/graphql", json={"query": ITEM}, headers={REQUEST_ID_HEADER: "trace-8"}
             )
-    finally:
-        logger.removeHandler(handler)
 
     assert [
         (getattr(record, "request_id", None), str(record.exc_info and record.exc_info[1]))
-        for record in handler.records
+        for record in records
     ] == [("trace-8", "catalog file is corrupt")]
 
 

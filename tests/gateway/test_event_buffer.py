@@ -185,6 +185,35 @@ async def test_buffer_retries_with_backoff_and_counts_what_fails(
     )
 
 
+async def test_buffer_retries_carry_the_event_ids_of_the_first_attempt(
+    gateway: Gateway, personalize: LocalPersonalize
+) -> None:
+    personalize.faults.update({"error_rate": 1.0})
+    attempts: list[list[str]] = []
+
+    def sent_ids() -> list[str]:
+        return [
+            event["eventId"] for event in personalize.stats.last_request("PutEvents")["eventList"]
+        ]
+
+    async def sleep(seconds: float) -> None:
+        attempts.append(sent_ids())
+        personalize.faults.update({"error_rate": 0.0})
+
+    user = new_user()
+    buffer = buffer_on(gateway, personalize.config.tracking_id, sleep=sleep)
+    async with buffer:
+        await buffer.record(batch(user, 3))
+    attempts.append(sent_ids())
+
+    assert (
+        len(attempts),
+        attempts[0] == attempts[1],
+        len(set(attempts[0])),
+        len(personalize.model.history(user)),
+    ) == (2, True, 3, 3)
+
+
 async def test_buffer_does_not_retry_what_cannot_succeed(gateway: Gateway) -> None:
     buffer = buffer_on(gateway, "no-such-tracker")
 

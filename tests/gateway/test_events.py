@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -91,6 +92,37 @@ async def test_record_events_sends_properties_as_a_json_string(
     )
 
 
+async def test_record_events_sends_an_event_id_for_each_event(
+    gateway: Gateway, personalize: LocalPersonalize
+) -> None:
+    events = [*views(2), {**views(1, first_item=3)[0], "eventId": "mine-1"}]
+
+    await gateway.query(
+        RECORD, {"input": {"sessionId": "s-1", "userId": new_user(), "events": events}}
+    )
+
+    sent = personalize.stats.last_request("PutEvents")["eventList"]
+    ids = [event.get("eventId") or "" for event in sent]
+    assert ([bool(re.fullmatch("[0-9a-f]{32}", id_)) for id_ in ids], ids[2], len(set(ids))) == (
+        [True, True, False],
+        "mine-1",
+        3,
+    )
+
+
+async def test_record_events_sent_again_with_the_same_event_ids_is_recorded_once(
+    gateway: Gateway, personalize: LocalPersonalize
+) -> None:
+    user = new_user()
+    events = [{**event, "eventId": f"e-{n}"} for n, event in enumerate(views(2))]
+    record = {"input": {"sessionId": "s-1", "userId": user, "events": events}}
+    await gateway.query(RECORD, record)
+
+    await gateway.query(RECORD, record)
+
+    assert [item.item_id for item in personalize.model.history(user)] == ["i-001", "i-002"]
+
+
 async def test_record_events_refuses_a_null_session_before_any_call(
     gateway: Gateway, personalize: LocalPersonalize
 ) -> None:
@@ -145,6 +177,28 @@ async def test_record_events_without_tracking_id_names_the_setting(
         ],
         0,
     )
+
+
+async def test_record_events_without_tracking_id_in_production_names_no_setting(
+    open_gateway: OpenGateway,
+) -> None:
+    async with open_gateway(environment="production") as gateway:
+        result = await gateway.query(RECORD, {"input": {"sessionId": "s-1", "events": views(1)}})
+
+    assert [(error["message"], error["extensions"]["code"]) for error in result["errors"]] == [
+        ("recordEvents is not available on this gateway.", "NOT_FOUND")
+    ]
+
+
+async def test_record_events_unknown_tracking_id_in_production_names_no_setting(
+    open_gateway: OpenGateway,
+) -> None:
+    async with open_gateway(event_tracking_id="no-such-tracker", environment="production") as gw:
+        result = await gw.query(RECORD, {"input": {"sessionId": "s-1", "events": views(1)}})
+
+    assert [(error["message"], error["extensions"]["code"]) for error in result["errors"]] == [
+        ("recordEvents is not available on this gateway.", "NOT_FOUND")
+    ]
 
 
 async def test_record_events_unknown_tracking_id_is_not_found(

@@ -2,9 +2,9 @@
 
 import asyncio
 import json
-import logging
 import socket
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,17 +18,20 @@ from gateway.app import LOCAL_CREDENTIALS, create_app
 from gateway.breaker import CircuitBreaker
 from gateway.fallback import FallbackItemsError, FallbackRecommender, load_fallback_items
 from gateway.personalize import PersonalizeRecommender
-from gateway.request_id import REQUEST_ID_HEADER, RequestIdLogFilter
+from gateway.request_id import REQUEST_ID_HEADER
 from gateway.settings import Settings
 from gateway.stale import StaleStore
 from schema.ports import Recommendation, RecommendationSource
-from tests.gateway.conftest import Gateway, OpenGateway, Store
+from tests.gateway.conftest import Gateway, OpenGateway, Store, captured_records
 
 POPULAR = ("i-060", "i-059", "i-058", "i-057", "i-056", "i-055", "i-054", "i-053")
 RECOMMENDATIONS = """
 query Recommendations($user: ID!) {
   recommendations(userId: $user, numResults: 5) { recommendationId source items { itemId } }
 }
+"""
+RECORD = """
+mutation Record($input: RecordEventsInput!) { recordEvents(input: $input) { accepted } }
 """
 EVERY_FIELD = """
 {
@@ -42,15 +45,6 @@ EVERY_FIELD = """
 BREAKER_COOL_DOWN = 1.0
 CLOSE_TIMEOUT_S = 10
 FALLBACK_DETAILS = ("breaker", "consecutive_failures", "stale_entries", "fallbacks")
-
-
-class RecordList(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 def closed_port() -> int:
@@ -196,6 +190,28 @@ async def test_stale_store_is_bounded_by_max_entries(
     ]
 
 
+async def test_recorded_events_drop_the_users_stale_answers_only(
+    open_gateway: OpenGateway, personalize: LocalPersonalize, popular_file: Path
+) -> None:
+    # Users no other test touches: the recorded event stays in the session's local Personalize.
+    user, other = (f"stale-{uuid.uuid4().hex[:12]}" for _ in range(2))
+    event = {"eventType": "view", "itemId": "i-001"}
+    async with open_gateway(
+        event_tracking_id=personalize.config.tracking_id, fallback_items_file=popular_file
+    ) as gateway:
+        kept = [listed(await recommend(gateway, name))[1] for name in (user, other)]
+        await gateway.query(
+            RECORD, {"input": {"sessionId": f"s-{user}", "userId": user, "events": [event]}}
+        )
+        personalize.faults.throttle_rate = 1.0
+        results = [listed(await recommend(gateway, name)) for name in (user, other)]
+
+    assert (results, kept[0] != list(POPULAR[:5])) == (
+        [("FALLBACK", list(POPULAR[:5])), ("FALLBACK", kept[1])],
+        True,
+    )
+
+
 async def test_breaker_opens_after_a_burst_of_errors_and_stops_calling_personalize(
     open_gateway: OpenGateway, personalize: LocalPersonalize, popular_file: Path
 ) -> None:
@@ -325,24 +341,16 @@ async def test_fallback_is_counted_in_readyz(
 async def test_fallback_logs_one_line_with_the_request_id(
     open_gateway: OpenGateway, personalize: LocalPersonalize, popular_file: Path
 ) -> None:
-    handler = RecordList()
-    handler.addFilter(RequestIdLogFilter())
-    logger = logging.getLogger("gateway.fallback")
-    logger.addHandler(handler)
     personalize.faults.throttle_rate = 1.0
-    try:
+    with captured_records("gateway.fallback") as records:
         async with open_gateway(fallback_items_file=popular_file) as gateway:
             await gateway.client.post(
                 "/graphql",
                 json={"query": '{ recommendations(userId: "u-01") { source } }'},
                 headers={REQUEST_ID_HEADER: "trace-9"},
             )
-    finally:
-        logger.removeHandler(handler)
 
-    assert [
-        (record.getMessage(), getattr(record, "request_id", None)) for record in handler.records
-    ] == [
+    assert [(record.getMessage(), getattr(record, "request_id", None)) for record in records] == [
         (
             "recommendations answered by the fallback (fallback_items) instead of Personalize "
             "(UPSTREAM_THROTTLED)",

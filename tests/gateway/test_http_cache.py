@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from starlette.datastructures import Headers
 
@@ -93,22 +95,17 @@ async def test_get_query_with_another_etag_is_answered_in_full(gateway: Gateway)
     )
 
 
-async def test_get_query_with_errors_is_not_stored(gateway: Gateway) -> None:
-    response = await gateway.client.get("/graphql", params={"query": REFUSED})
-
-    assert (
-        response.status_code,
-        response.headers["cache-control"],
-        "etag" in response.headers,
-    ) == (
-        200,
-        "no-store",
-        False,
-    )
-
-
-async def test_post_query_is_not_stored(gateway: Gateway) -> None:
-    response = await gateway.client.post("/graphql", json={"query": ITEM})
+@pytest.mark.parametrize(
+    ("method", "request_options"),
+    [
+        pytest.param("GET", {"params": {"query": REFUSED}}, id="get-with-errors"),
+        pytest.param("POST", {"json": {"query": ITEM}}, id="post"),
+    ],
+)
+async def test_query_with_errors_or_over_post_is_not_stored(
+    gateway: Gateway, method: str, request_options: dict[str, Any]
+) -> None:
+    response = await gateway.client.request(method, "/graphql", **request_options)
 
     assert (
         response.status_code,

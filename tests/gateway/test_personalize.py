@@ -1,5 +1,6 @@
 """PersonalizeRecommender on the real aiobotocore client, against the running local Personalize."""
 
+import logging
 import socket
 from typing import Any
 
@@ -180,6 +181,54 @@ async def test_unknown_campaign_arn_is_not_found_naming_the_setting(
         ["NOT_FOUND"],
         "The campaign configured for relatedItems does not exist in Personalize "
         "(check the gateway's GATEWAY_RELATED_ITEMS_ARN).",
+    )
+
+
+async def test_unconfigured_field_in_production_names_no_setting_but_logs_it(
+    open_gateway: OpenGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with open_gateway(ranking_arn=None, environment="production") as gateway:
+        with caplog.at_level(logging.WARNING, logger="gateway.personalize"):
+            result = await gateway.query('{ ranking(userId: "u-01", items: ["i-001"]) { source } }')
+
+    assert (
+        error_codes(result),
+        result["errors"][0]["message"],
+        [
+            "GATEWAY_RANKING_ARN is not set" in record.getMessage()
+            for record in caplog.records
+            if record.name == "gateway.personalize"
+        ],
+    ) == (["NOT_FOUND"], "ranking is not available on this gateway.", [True])
+
+
+async def test_unknown_campaign_arn_in_production_names_no_setting_but_logs_it(
+    open_gateway: OpenGateway, personalize: LocalPersonalize, caplog: pytest.LogCaptureFixture
+) -> None:
+    arn = personalize.config.campaign_arn("retired")
+    async with open_gateway(related_items_arn=arn, environment="production") as gateway:
+        with caplog.at_level(logging.WARNING, logger="gateway.personalize"):
+            result = await gateway.query('{ relatedItems(itemId: "i-001") { source } }')
+
+    assert (
+        error_codes(result),
+        result["errors"][0]["message"],
+        any("GATEWAY_RELATED_ITEMS_ARN" in record.getMessage() for record in caplog.records),
+    ) == (["NOT_FOUND"], "relatedItems is not available on this gateway.", True)
+
+
+async def test_unknown_filter_arn_in_production_names_no_setting(
+    open_gateway: OpenGateway, personalize: LocalPersonalize
+) -> None:
+    filters = {"gone": personalize.config.filter_arn("gone")}
+    async with open_gateway(filters=filters, environment="production") as gateway:
+        result = await gateway.query(
+            '{ recommendations(userId: "u-01", filter: {name: "gone"}) { source } }'
+        )
+
+    assert (error_codes(result), result["errors"][0]["message"]) == (
+        ["NOT_FOUND"],
+        "recommendations is not available on this gateway.",
     )
 
 

@@ -69,6 +69,59 @@ def test_stale_store_with_no_entries_allowed_keeps_nothing() -> None:
     assert (store.get("a"), len(store)) == (None, 0)
 
 
+def test_stale_store_invalidate_user_forgets_only_that_users_answers() -> None:
+    store = StaleStore(max_entries=10, max_age=60.0)
+    store.put("a", answer("i-1"), user_id="u-1")
+    store.put("b", answer("i-2"), user_id="u-1")
+    store.put("c", answer("i-3"), user_id="u-2")
+    store.put("d", answer("i-4"))
+
+    forgotten = store.invalidate_user("u-1")
+
+    assert (forgotten, [store.get(key) is not None for key in "abcd"], len(store)) == (
+        2,
+        [False, False, True, True],
+        2,
+    )
+
+
+def test_stale_store_invalidate_user_counts_no_answer_already_evicted() -> None:
+    store = StaleStore(max_entries=2, max_age=60.0)
+    store.put("a", answer("i-1"), user_id="u-1")
+    store.put("b", answer("i-2"), user_id="u-1")
+    store.put("c", answer("i-3"), user_id="u-2")  # evicts a
+
+    assert ([store.invalidate_user(user) for user in ("u-1", "u-2")], len(store)) == ([1, 1], 0)
+
+
+def test_stale_store_invalidate_user_counts_no_answer_already_expired() -> None:
+    clock = Clock()
+    store = StaleStore(max_entries=10, max_age=60.0, clock=clock)
+    store.put("a", answer("i-1"), user_id="u-1")
+    clock.now += 60.5
+    store.get("a")  # expired: dropped
+
+    assert store.invalidate_user("u-1") == 0
+
+
+def test_stale_store_index_holds_no_more_users_than_kept_answers() -> None:
+    store = StaleStore(max_entries=3, max_age=60.0)
+    for n in range(100):
+        store.put(f"k-{n}", answer("i-1"), user_id=f"u-{n % 7}")
+
+    forgotten = [store.invalidate_user(f"u-{n}") for n in range(7)]
+
+    assert (sum(forgotten), len(store)) == (3, 0)
+
+
+def test_stale_store_key_put_again_for_another_user_moves_to_that_user() -> None:
+    store = StaleStore(max_entries=10, max_age=60.0)
+    store.put("a", answer("i-1"), user_id="u-1")
+    store.put("a", answer("i-2"), user_id="u-2")
+
+    assert (store.invalidate_user("u-1"), store.get("a")) == (0, answer("i-2"))
+
+
 def test_request_key_is_equal_for_equal_requests() -> None:
     first = request_key(
         "recommend",

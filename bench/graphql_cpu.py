@@ -1,0 +1,177 @@
+"""CPU per GraphQL request in process, with and without the document caches.
+
+The standard benchmark query runs through `schema.execute` and through the gateway's ASGI app
+(httpx's ASGITransport, the app's real lifespan) with the ports replaced by the in-memory fakes
+of tests/schema/fakes.py, so only the GraphQL work is measured: no network, no Personalize, no
+SQLite. Variants, interleaved round by round so that a noisy neighbour hurts them alike:
+`none` (no cache), `validation` (ValidationCache only) and `both` (the schema as built).
+
+    python -m bench.graphql_cpu [--runs 2000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import httpx
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+
+import gateway.app
+from gateway.catalog import load_catalog
+from gateway.settings import Settings
+from schema import DOCUMENT_CACHE_SIZE, Context, build_schema
+from tests.schema.fakes import FILTERS, ITEM_IDS, FakeCatalog, FakeRecommender, catalog_item
+
+QUERY = """
+query Bench($u: ID!) {
+  recommendations(userId: $u, numResults: 25) {
+    items { itemId score item { title description imageUrl price category } }
+  }
+}
+"""
+VARIANTS = ("none", "validation", "both")
+SchemaBuilder = Callable[..., strawberry.Schema]
+
+
+def builder(variant: str) -> SchemaBuilder:
+    """`build_schema`, its document caches as `variant` says."""
+
+    def build(**options: Any) -> strawberry.Schema:
+        schema = build_schema(**options)
+        if variant != "both":
+            kept = [extension for extension in schema.extensions if not _is_cache(extension)]
+            if variant == "validation":
+                kept.append(partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE))
+            schema.extensions = tuple(kept)
+        return schema
+
+    return build
+
+
+def _is_cache(extension: Any) -> bool:
+    made = extension.func if isinstance(extension, partial) else extension
+    return isinstance(made, type) and issubclass(made, (ParserCache, ValidationCache))
+
+
+def fake_context() -> Context:
+    return Context(
+        recommender=FakeRecommender(item_ids=ITEM_IDS),
+        catalog=FakeCatalog({item: catalog_item(item) for item in ITEM_IDS}),
+        filters=FILTERS,
+    )
+
+
+async def schema_round(schema: strawberry.Schema, runs: int) -> float:
+    """CPU microseconds per `schema.execute` of the query."""
+    started = time.process_time()
+    for n in range(runs):
+        result = await schema.execute(
+            QUERY, variable_values={"u": f"u-{n % 50}"}, context_value=fake_context()
+        )
+        if result.errors:
+            raise RuntimeError(f"the benchmark query failed: {result.errors}")
+    return (time.process_time() - started) / runs * 1e6
+
+
+async def app_round(client: httpx.AsyncClient, runs: int) -> float:
+    """CPU microseconds per POST /graphql of the query."""
+    started = time.process_time()
+    for n in range(runs):
+        response = await client.post(
+            "/graphql", json={"query": QUERY, "variables": {"u": f"u-{n % 50}"}}
+        )
+        if response.status_code != 200 or "errors" in response.json():
+            raise RuntimeError(f"the benchmark query failed: {response.text}")
+    return (time.process_time() - started) / runs * 1e6
+
+
+@contextlib.asynccontextmanager
+async def app_client(variant: str, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the gateway's app built with `variant`, its ports the fakes."""
+    with mock.patch.object(gateway.app, "build_schema", builder(variant)):
+        app = gateway.app.create_app(settings, credentials=gateway.app.LOCAL_CREDENTIALS)
+    async with app.router.lifespan_context(app) as state:
+        fake = fake_context()
+        served = {**(state or {}), "recommender": fake.recommender, "catalog": fake.catalog}
+
+        async def serve(scope: Any, receive: Any, send: Any) -> None:
+            await app({**scope, "state": dict(served)}, receive, send)
+
+        transport = httpx.ASGITransport(app=serve)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield client
+
+
+def offline_settings(directory: Path) -> Settings:
+    """Settings for an app that never calls out: a small catalog file, an unused ARN."""
+    items = directory / "items.csv"
+    with open(items, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["ITEM_ID", "TITLE"])
+        writer.writerows([item, item] for item in ITEM_IDS)
+    load_catalog(items, directory / "catalog.db")
+    return Settings(
+        catalog_path=directory / "catalog.db",
+        recommendations_arn="arn:aws:personalize:us-east-1:000000000000:campaign/bench",
+        personalize_endpoint_url="http://127.0.0.1:9",
+        graphiql=False,
+    )
+
+
+async def measure(runs: int, rounds: int) -> dict[tuple[str, str], list[float]]:
+    """CPU µs per request, per (path, variant), one figure per round."""
+    figures: dict[tuple[str, str], list[float]] = {}
+    schemas = {variant: builder(variant)() for variant in VARIANTS}
+    with tempfile.TemporaryDirectory() as directory:
+        settings = offline_settings(Path(directory))
+        async with contextlib.AsyncExitStack() as stack:
+            clients = {
+                variant: await stack.enter_async_context(app_client(variant, settings))
+                for variant in VARIANTS
+            }
+            for variant in VARIANTS:  # warm up
+                await schema_round(schemas[variant], runs // 10 or 1)
+                await app_round(clients[variant], runs // 10 or 1)
+            for _ in range(rounds):
+                for variant in VARIANTS:
+                    in_schema = await schema_round(schemas[variant], runs)
+                    figures.setdefault(("schema.execute", variant), []).append(in_schema)
+                    over_asgi = await app_round(clients[variant], runs)
+                    figures.setdefault(("ASGI app", variant), []).append(over_asgi)
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.graphql_cpu", description=__doc__)
+    parser.add_argument("--runs", type=int, default=2000, help="requests per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per variant")
+    args = parser.parse_args(argv)
+    figures = asyncio.run(measure(args.runs, args.rounds))
+    print(f"CPU µs per request, median (min) of {args.rounds} rounds of {args.runs} requests")
+    for path in ("schema.execute", "ASGI app"):
+        baseline = statistics.median(figures[(path, "none")])
+        for variant in VARIANTS:
+            rounds = figures[(path, variant)]
+            median = statistics.median(rounds)
+            print(
+                f"{path:15} {variant:11} {median:7.0f} ({min(rounds):5.0f})"
+                f"  {100 * (median - baseline) / baseline:+5.0f} %"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
