@@ -6,6 +6,8 @@ reads the resident memory, measures call latencies of the model, and the hold-ou
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 import resource
 import statistics
@@ -14,6 +16,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from starlette.types import Message, Scope
+
+from emulator.app import EmulatorState, create_emulator_app
+from emulator.config import EmulatorConfig
 from emulator.dataset import load_dataset
 from emulator.evaluation import hit_rates
 from emulator.model import Model
@@ -63,6 +69,15 @@ def main() -> None:
         p50, p99 = _latencies(call)
         rows.append((f"{label} p50 / p99", f"{p50:.3f} / {p99:.3f} ms", "p50 < 1 ms"))
 
+    p50, p99 = _handler_latencies(model, users, rng)
+    rows.append(
+        (
+            "GetRecommendations handler (in-process ASGI) p50 / p99",
+            f"{p50:.3f} / {p99:.3f} ms",
+            "p50 < 1 ms",
+        )
+    )
+
     started = time.perf_counter()
     rates = hit_rates(dataset, users=1_000, k=NUM_RESULTS, seed=SEED)
     elapsed = time.perf_counter() - started
@@ -89,6 +104,46 @@ def _latencies(call: Callable[[], object]) -> tuple[float, float]:
         timings.append((clock() - started) * 1_000)
     percentiles = statistics.quantiles(timings, n=100)
     return statistics.median(timings), percentiles[98]
+
+
+def _handler_latencies(model: Model, users: list[str], rng: random.Random) -> tuple[float, float]:
+    """GetRecommendations through the emulator's ASGI app with no socket: the handler's cost."""
+    config = EmulatorConfig.default()
+    app = create_emulator_app(EmulatorState(config=config, model=model))
+    campaign = config.campaign_arn("user-personalization")
+    loop = asyncio.new_event_loop()
+
+    async def call() -> None:
+        body = json.dumps({"campaignArn": campaign, "userId": rng.choice(users)}).encode()
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        scope: Scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/recommendations",
+            "raw_path": b"/recommendations",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 8001),
+        }
+        await app(scope, receive, send)
+        assert sent[0]["status"] == 200, sent
+
+    try:
+        return _latencies(lambda: loop.run_until_complete(call()))
+    finally:
+        loop.close()
 
 
 def _resident_mb() -> float:
