@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from bench.instrumented import STATS_PATH
+from bench.instrumented import GRAPHQL_PATH, STATS_PATH
 from bench.load import LoadGenerator, LoadResult, PythonLoad, WrkLoad, request_bodies
 from bench.plain import CLIENT_MODES, ClientMode, PlainConfig
 from bench.processes import (
@@ -96,7 +96,10 @@ def run(options: Options, progress: Progress | None = None) -> Report:
         catalog_path = work / "catalog.db"
         say(f"building the catalog from {data_dir / 'items.csv'} ...")
         items = load_catalog(data_dir / "items.csv", catalog_path)
-        user_ids = choose_users(data_dir, options.users)
+        users = _read_user_ids(data_dir)
+        if not users:
+            raise BenchError(f"{data_dir} has no users (neither users.csv nor interactions.csv)")
+        user_ids = choose_users(users, options.users)
         load = _load_generator(options.client, request_bodies(user_ids), plan, work)
         say("starting the local Personalize and the servers under test ...")
         with contextlib.ExitStack() as stack:
@@ -113,7 +116,7 @@ def run(options: Options, progress: Progress | None = None) -> Report:
                 for target, server in zip(targets, servers, strict=True)
             ]
         return Report(
-            sample=f"{items:,} items, {_count_users(data_dir):,} users "
+            sample=f"{items:,} items, {len(users):,} users "
             + (f"in {options.data}" if options.data else "(the sample store)"),
             load_generator=load.name,
             pinning=plan.describe(),
@@ -125,11 +128,8 @@ def run(options: Options, progress: Progress | None = None) -> Report:
         )
 
 
-def choose_users(data_dir: Path, count: int) -> list[str]:
-    """`count` userIds of the dataset (all when fewer), the same ones on every run."""
-    users = _read_user_ids(data_dir)
-    if not users:
-        raise BenchError(f"{data_dir} has no users (neither users.csv nor interactions.csv)")
+def choose_users(users: list[str], count: int) -> list[str]:
+    """`count` of the dataset's `users` (all when fewer), the same ones on every run."""
     if count >= len(users):
         return users
     return random.Random(SEED).sample(users, count)
@@ -148,10 +148,6 @@ def _read_user_ids(data_dir: Path) -> list[str]:
             column = header.index("USER_ID")
             return sorted({row[column] for row in reader if len(row) > column})
     return []
-
-
-def _count_users(data_dir: Path) -> int:
-    return len(_read_user_ids(data_dir))
 
 
 def _write_sample(directory: Path, say: Progress) -> Path:
@@ -260,7 +256,7 @@ def _measure(
     options: Options,
     say: Progress,
 ) -> TargetFigures:
-    url = server.base_url + "/graphql"
+    url = server.base_url + GRAPHQL_PATH
     say(f"{target.name}: warm-up {options.warmup_duration_s:g} s ...")
     load.run(url, options.concurrency, options.warmup_duration_s)
     start = _snapshot(server, emulator)

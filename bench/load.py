@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from bench.processes import BenchError, pinned
+
 STANDARD_QUERY = (
     "query Recommendations($u: ID!) { recommendations(userId: $u, numResults: 25) "
     "{ items { itemId score item { title description imageUrl price category } } } }"
@@ -169,8 +171,6 @@ class WrkLoad:
         return shutil.which("wrk")
 
     def run(self, url: str, concurrency: int, duration_s: float) -> LoadResult:
-        from bench.processes import BenchError, pinned
-
         seconds = max(1, math.ceil(duration_s))
         command = [
             self.executable,

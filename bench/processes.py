@@ -96,10 +96,6 @@ class Server:
         """GET `path` and decode the JSON answer."""
         return get_json(self.base_url + path)
 
-    def post_json(self, path: str) -> Any:
-        """POST nothing to `path` and decode the JSON answer."""
-        return get_json(self.base_url + path, method="POST")
-
     def log_tail(self) -> str:
         try:
             lines = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -222,14 +218,13 @@ def stop(server: Server, timeout_s: float = STOP_TIMEOUT_S) -> None:
             process.wait()
 
 
-def get_json(url: str, *, method: str = "GET", timeout_s: float = 10.0) -> Any:
-    """The decoded JSON answer of a request with no body."""
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+def get_json(url: str, *, timeout_s: float = 10.0) -> Any:
+    """The decoded JSON answer of a GET."""
     try:
-        with _opener.open(request, timeout=timeout_s) as response:
+        with _opener.open(url, timeout=timeout_s) as response:
             return json.load(response)
     except (urllib.error.URLError, OSError, ValueError) as error:
-        raise BenchError(f"{method} {url} failed: {error}") from error
+        raise BenchError(f"GET {url} failed: {error}") from error
 
 
 def cpu_seconds(pid: int) -> float | None:

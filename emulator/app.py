@@ -17,6 +17,7 @@ For tests and benchmarks (not part of Personalize, never faulted or counted):
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -34,11 +35,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.config import Deployment, EmulatorConfig, Recipe
+from emulator.dataset import Interaction
 from emulator.event_ids import RecentEventIds
-from emulator.faults import Faults, InjectedError
+from emulator.faults import Faults
 from emulator.filters import FilterValueError, ItemPredicate
 from emulator.validation import (
     ERROR_NAMESPACE,
+    METADATA_DATASET_TYPE,
     Operation,
     ServiceError,
     invalid_input,
@@ -48,7 +51,6 @@ from emulator.validation import (
 )
 
 if TYPE_CHECKING:
-    from emulator.dataset import Interaction
     from emulator.model import Model, ScoredItem
 
 logger = logging.getLogger(__name__)
@@ -100,17 +102,11 @@ class EmulatorState:
     faults: Faults = field(default_factory=Faults)
     stats: Stats = field(default_factory=Stats)
     event_ids: RecentEventIds = field(default_factory=RecentEventIds)
-    _item_columns: frozenset[str] | None = field(default=None, init=False, repr=False)
 
-    @property
+    @functools.cached_property
     def item_columns(self) -> frozenset[str]:
         """The columns of the Items dataset (upper-case), for metadataColumns."""
-        if self._item_columns is None:
-            columns: set[str] = set()
-            for metadata in self.model.items.values():
-                columns.update(metadata)
-            self._item_columns = frozenset(columns)
-        return self._item_columns
+        return frozenset[str]().union(*self.model.items.values())
 
 
 Handler = Callable[[EmulatorState, Mapping[str, Any]], dict[str, Any] | None]
@@ -173,7 +169,7 @@ def _operation_endpoint(
         state.stats.record(name, body)
         injected = await state.faults.apply()
         if injected is not None:
-            return _injected_response(injected)
+            return _error_response(injected.status, injected.code, injected.message)
         try:
             if body is None:
                 raise ServiceError("SerializationException", "The request body is not JSON")
@@ -187,10 +183,6 @@ def _operation_endpoint(
 
     endpoint.__name__ = name
     return endpoint
-
-
-def _injected_response(error: InjectedError) -> Response:
-    return _error_response(error.status, error.code, error.message)
 
 
 # --- GetRecommendations -----------------------------------------------------------------------
@@ -291,13 +283,7 @@ def _promote(
     Promoted items keep their order among themselves and take random places among the others,
     as Personalize documents it.
     """
-    for member in ("name", "percentPromotedItems"):
-        if promotion.get(member) is None:
-            raise invalid_input(
-                f"1 validation error detected: Value null at 'promotions.1.member.{member}' "
-                "failed to satisfy constraint: Member must not be null"
-            )
-    name: str = promotion["name"]
+    name: str = promotion["name"]  # validation made name and percentPromotedItems required
     percent: int = promotion["percentPromotedItems"]
     promote = _predicate(state, promotion.get("filterArn"), promotion.get("filterValues"), history)
     promoted = source(math.ceil(num_results * percent / 100), promote)
@@ -309,14 +295,12 @@ def _promote(
     rest = source(num_results - len(promoted), accept_rest)
     total = len(promoted) + len(rest)
     # Seeded by the request so the same request places its promoted items the same way.
-    places = sorted(
-        random.Random(json.dumps(body, sort_keys=True)).sample(range(total), len(promoted))
-    )
+    rng = random.Random(json.dumps(body, sort_keys=True))
+    places = set(rng.sample(range(total), len(promoted)))
     chosen: list[tuple[ScoredItem, str | None]] = []
     promoted_iter, rest_iter = iter(promoted), iter(rest)
-    place_set = set(places)
     for position in range(total):
-        if position in place_set:
+        if position in places:
             chosen.append((next(promoted_iter), name))
         else:
             chosen.append((next(rest_iter), None))
@@ -331,7 +315,7 @@ def _metadata_columns(
         return []
     known = state.item_columns
     pairs: list[tuple[str, str]] = []
-    for requested in metadata_columns.get("ITEMS", ()):
+    for requested in metadata_columns.get(METADATA_DATASET_TYPE, ()):
         column = requested.upper()
         if column not in known:
             raise invalid_input(
@@ -393,8 +377,6 @@ def _get_personalized_ranking(state: EmulatorState, body: Mapping[str, Any]) -> 
 
 
 def _put_events(state: EmulatorState, body: Mapping[str, Any]) -> None:
-    from emulator.dataset import Interaction
-
     tracking_id: str = body["trackingId"]
     if tracking_id not in state.config.tracking_ids:
         raise resource_not_found(f"Event tracker with tracking id {tracking_id} does not exist.")

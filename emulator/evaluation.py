@@ -16,7 +16,8 @@ import random
 from dataclasses import dataclass
 
 from emulator.dataset import Dataset, Interaction
-from emulator.model import ItemPredicate, Model
+from emulator.filters import ItemPredicate
+from emulator.model import Model
 
 DEFAULT_USERS = 1_000
 DEFAULT_K = 25

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ _KEYWORDS = frozenset(
     {"INCLUDE", "EXCLUDE", "ITEMID", "WHERE", "AND", "OR", "NOT", "IN", "ITEMS", "INTERACTIONS"}
 )
 _OPERATORS = ("<=", ">=", "!=", "=", "<", ">")
+_NO_METADATA: Mapping[str, str] = MappingProxyType({})
 
 
 class FilterSyntaxError(ValueError):
@@ -514,9 +516,11 @@ class _Binder:
             negate = operator == "NOT IN"
 
             def contains(item_id: str) -> bool:
-                raw = items.get(item_id, {}).get(column)
+                raw = items.get(item_id, _NO_METADATA).get(column)
+                if raw is None:
+                    return negate
                 # Categorical fields hold several values separated by |.
-                found = raw is not None and not wanted.isdisjoint(raw.split("|"))
+                found = not wanted.isdisjoint(raw.split("|")) if "|" in raw else raw in wanted
                 return found != negate
 
             return contains
@@ -524,7 +528,7 @@ class _Binder:
         compare = _COMPARATORS[operator]
 
         def compares(item_id: str) -> bool:
-            raw = items.get(item_id, {}).get(column)
+            raw = items.get(item_id, _NO_METADATA).get(column)
             value = None if raw is None else _to_float(raw)
             return value is not None and compare(value, bound)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -22,8 +22,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from emulator.dataset import Dataset, Interaction
-
-ItemPredicate = Callable[[str], bool]
+from emulator.filters import ItemPredicate
 
 EVENT_WEIGHTS: Mapping[str, float] = MappingProxyType(
     {"view": 1.0, "click": 1.0, "cart": 2.0, "addtocart": 2.0, "purchase": 4.0, "buy": 4.0}

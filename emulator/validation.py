@@ -27,6 +27,8 @@ METADATA_DATASET_TYPE = "ITEMS"
 _RESERVED_PROPERTIES = frozenset(
     {"userid", "sessionid", "eventtype", "timestamp", "recommendationid", "impression"}
 )
+# Members the service requires although the model leaves them optional.
+_PROMOTION_MEMBERS = ("name", "percentPromotedItems")
 
 
 class ServiceError(Exception):
@@ -279,19 +281,22 @@ def _json_type(value: object) -> str:
     return "null"
 
 
+_TYPE_DESCRIPTIONS = {
+    "structure": "an object",
+    "map": "an object",
+    "list": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "long": "an integer",
+    "float": "a number",
+    "double": "a number",
+    "timestamp": "epoch seconds (a number)",
+    "boolean": "a boolean",
+}
+
+
 def _describe_type(kind: str) -> str:
-    return {
-        "structure": "an object",
-        "map": "an object",
-        "list": "a list",
-        "string": "a string",
-        "integer": "an integer",
-        "long": "an integer",
-        "float": "a number",
-        "double": "a number",
-        "timestamp": "epoch seconds (a number)",
-        "boolean": "a boolean",
-    }.get(kind, kind)
+    return _TYPE_DESCRIPTIONS.get(kind, kind)
 
 
 @functools.cache
@@ -326,6 +331,11 @@ def _recommendations_limits(body: Mapping[str, Any], errors: list[str]) -> None:
     with_metadata = _check_metadata_columns(body, errors)
     maximum = MAX_NUM_RESULTS_WITH_METADATA if with_metadata else MAX_NUM_RESULTS
     _limit(errors, body.get("numResults", 0), "numResults", maximum)
+    for index, promotion in enumerate(body.get("promotions") or (), start=1):
+        for member in _PROMOTION_MEMBERS:
+            if isinstance(promotion, dict) and promotion.get(member) is None:
+                path = f"promotions.{index}.member.{member}"
+                errors.append(_message(False, None, path, "Member must not be null"))
 
 
 def _ranking_limits(body: Mapping[str, Any], errors: list[str]) -> None:

@@ -163,7 +163,7 @@ class JwtAuthenticator:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
-                algorithms=list(self._keys.algorithms),
+                algorithms=self._keys.algorithms,
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=self._leeway,
@@ -243,7 +243,7 @@ def build_authenticator(settings: Settings) -> Authenticator:
         assert settings.auth_jwt_audience is not None
         assert settings.auth_jwt_issuer is not None
         return JwtAuthenticator(
-            settings.load_jwt_keys(),
+            settings.jwt_keys,
             audience=settings.auth_jwt_audience,
             issuer=settings.auth_jwt_issuer,
             leeway=settings.auth_jwt_leeway,

@@ -102,12 +102,17 @@ class SqliteCatalog:
             raise CatalogError(f"catalog {self.path} cannot be read: {error}") from error
 
 
-def _read_only_uri(path: Path) -> str:
+def check_catalog_file(path: Path) -> None:
+    """Raise `CatalogError`, saying how to build it, unless the catalog file exists."""
     if not path.is_file():
         raise CatalogError(
             f"catalog file {path} does not exist; build it from your items CSV with: "
             f"personalize-gateway catalog load ITEMS_CSV --db {path}"
         )
+
+
+def _read_only_uri(path: Path) -> str:
+    check_catalog_file(path)
     return f"file:{quote(str(path.resolve()))}?mode=ro"
 
 
@@ -147,18 +152,13 @@ def build_column_map(overrides: Mapping[str, str]) -> dict[str, str]:
 
     A field given a new column leaves its default column to `attributes`.
     """
-    for column, target in overrides.items():
-        if target not in CATALOG_FIELDS:
-            raise CatalogLoadError(
-                f"column map {column}={target}: {target!r} is not a catalog field "
-                f"(one of {', '.join(CATALOG_FIELDS)})"
-            )
+    overrides = {column.upper(): field for column, field in overrides.items()}
+    _check_mapping(overrides)
     remapped = set(overrides.values())
     merged = {
         column: field for column, field in DEFAULT_COLUMN_MAP.items() if field not in remapped
     }
-    merged.update({column.upper(): field for column, field in overrides.items()})
-    return merged
+    return merged | overrides
 
 
 def load_catalog(
@@ -205,10 +205,10 @@ def _check_mapping(mapping: Mapping[str, str]) -> None:
     if ITEM_ID_COLUMN in mapping:
         raise CatalogLoadError(f"column map: {ITEM_ID_COLUMN} is the item id and cannot be mapped")
     targets = list(mapping.values())
-    for target in targets:
+    for column, target in mapping.items():
         if target not in CATALOG_FIELDS:
             raise CatalogLoadError(
-                f"column map: {target!r} is not a catalog field "
+                f"column map {column}={target}: {target!r} is not a catalog field "
                 f"(one of {', '.join(CATALOG_FIELDS)})"
             )
         if targets.count(target) > 1:

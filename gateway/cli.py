@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from gateway.auth import hash_api_key
-from gateway.catalog import CatalogLoadError, build_column_map, load_catalog
+from gateway.catalog import (
+    CatalogError,
+    CatalogLoadError,
+    build_column_map,
+    check_catalog_file,
+    load_catalog,
+)
 from gateway.settings import Settings, describe_validation_error
 
 if TYPE_CHECKING:
@@ -165,12 +171,10 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     with sock:
         if settings.arns_configured:
-            if not settings.catalog_path.is_file():
-                return _fail(
-                    f"catalog file {settings.catalog_path} does not exist; build it with: "
-                    f"{PROG} catalog load ITEMS_CSV --db {settings.catalog_path}",
-                    EXIT_USAGE,
-                )
+            try:
+                check_catalog_file(settings.catalog_path)
+            except CatalogError as error:
+                return _fail(str(error), EXIT_USAGE)
             from gateway.app import create_app
 
             _print_banner(settings, "Amazon Personalize", user_id="USER_ID")

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from gateway.events import EventCounters, PutEventsSender, with_event_ids
+from gateway.events import EventCounters, PutEventsSender, chunks, with_event_ids
 from gateway.settings import Settings
 from schema import limits
 from schema.errors import ApiError, UpstreamThrottled, UpstreamUnavailable
@@ -135,10 +135,9 @@ class EventBuffer:
     def flush(self, *, full_only: bool = False) -> None:
         """Send the waiting events now: every one, or only runs of 10 with `full_only`."""
         for key, group in list(self._groups.items()):
-            size = limits.MAX_EVENTS_PER_CALL
-            end = len(group) - len(group) % size if full_only else len(group)
-            for start in range(0, end, size):
-                self._start_delivery(key, group[start : min(start + size, end)])
+            end = len(group) - len(group) % limits.MAX_EVENTS_PER_CALL if full_only else len(group)
+            for _, chunk in chunks(group[:end]):
+                self._start_delivery(key, chunk)
             del group[:end]
             if not group:
                 del self._groups[key]
@@ -180,7 +179,7 @@ class EventBuffer:
                         await self.sender.put(session_id, user_id, events)
                     delivered = True
                 except ApiError as error:
-                    reason = f"{(error.extensions or {}).get('code')}: {error.message}"
+                    reason = f"{error.code}: {error.message}"
                     if not isinstance(error, RETRYABLE) or attempt >= self.attempts:
                         return
                     self.counters.retried += 1

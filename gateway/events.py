@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import logging
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,7 +25,7 @@ from schema.ports import (
 
 logger = logging.getLogger(__name__)
 
-RECORD_EVENTS = RootField("recordEvents", "event_tracking_id")
+RECORD_EVENTS = RootField("recordEvents", "event_tracking_id", resource="event tracker")
 
 
 @runtime_checkable
@@ -34,10 +33,10 @@ class UserCache(Protocol):
     """Anything in the lifespan state holding answers per user (a cache, a store of stale answers).
 
     Once a user's events reach Personalize, their entries are out of date: `invalidate_user`
-    forgets them (it may be a coroutine function).
+    forgets them.
     """
 
-    def invalidate_user(self, user_id: str) -> Any: ...
+    def invalidate_user(self, user_id: str) -> object: ...
 
 
 @dataclass
@@ -95,25 +94,15 @@ class PutEventsSender:
         try:
             await self._client.put_events(**params)
         except (ClientError, BotoCoreError, TimeoutError) as error:
-            if _error_code(error) == "ResourceNotFoundException":
-                logger.warning("PutEvents failed: %s", error)
-                raise not_available(
-                    RECORD_EVENTS,
-                    "The event tracker configured for recordEvents does not exist in Personalize "
-                    f"(check the gateway's {Settings.env_var('event_tracking_id')}).",
-                    production=self._production,
-                ) from error
             raise translate_error(RECORD_EVENTS, error, production=self._production) from error
         # Personalize files a session's events under its user; anonymous apps ask by session.
-        await self._invalidate(dict.fromkeys(user for user in (user_id, session_id) if user))
+        self._invalidate(dict.fromkeys(user for user in (user_id, session_id) if user))
 
-    async def _invalidate(self, user_ids: Iterable[str]) -> None:
-        for cache in list(self.caches):
+    def _invalidate(self, user_ids: Iterable[str]) -> None:
+        for cache in self.caches:
             for user_id in user_ids:
                 try:
-                    outcome = cache.invalidate_user(user_id)
-                    if inspect.isawaitable(outcome):
-                        await outcome
+                    cache.invalidate_user(user_id)
                 except Exception:
                     logger.exception("Could not invalidate %s's entries in %r", user_id, cache)
 
@@ -142,9 +131,8 @@ class DirectEventSink:
                 await self.sender.put(batch.session_id, batch.user_id, chunk)
             except ApiError as error:
                 first_error = first_error or error
-                code = str((error.extensions or {}).get("code", ""))
                 failures += [
-                    EventFailure(index, code, error.message)
+                    EventFailure(index, error.code, error.message)
                     for index in range(start, start + len(chunk))
                 ]
                 self.counters.failed += len(chunk)
@@ -202,9 +190,3 @@ def event_params(event: Event) -> dict[str, Any]:
 def find_user_caches(state: Mapping[str, Any]) -> list[UserCache]:
     """The objects of the lifespan state that hold answers per user."""
     return [value for value in state.values() if isinstance(value, UserCache)]
-
-
-def _error_code(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", ""))
-    return ""

@@ -33,10 +33,15 @@ _ARN = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class RootField:
-    """A GraphQL root field served by Personalize, and the setting holding its ARN."""
+    """A GraphQL root field served by Personalize, and the setting naming its resource.
+
+    `resource` is what a ResourceNotFoundException means for a field whose setting is not an
+    ARN (an event tracker): Personalize's message then names no resource kind to go by.
+    """
 
     name: str
     setting: str
+    resource: str | None = None
 
 
 RECOMMENDATIONS = RootField("recommendations", "recommendations_arn")
@@ -68,9 +73,10 @@ class PersonalizeRecommender:
         self._client = client
         self._deadline = deadline
         self._production = production
-        self._recommendations_arn = recommendations_arn
-        self._related_items_arn = related_items_arn
-        self._ranking_arn = ranking_arn
+        # The request field each ARN goes in, worked out once rather than on every call.
+        self._recommendations = _target(recommendations_arn)
+        self._related_items = _target(related_items_arn)
+        self._ranking = None if ranking_arn is None else {"campaignArn": ranking_arn}
 
     @classmethod
     def from_settings(cls, client: Any, settings: Settings) -> PersonalizeRecommender:
@@ -93,8 +99,8 @@ class PersonalizeRecommender:
         context: Mapping[str, str],
         promotion: PromotionRequest | None,
     ) -> Recommendations:
-        arn = self._require(self._recommendations_arn, RECOMMENDATIONS)
-        params: dict[str, Any] = {**_target(arn), "userId": user_id, "numResults": num_results}
+        target = self._require(self._recommendations, RECOMMENDATIONS)
+        params: dict[str, Any] = {**target, "userId": user_id, "numResults": num_results}
         params |= _filter_params(filter)
         if context:
             params["context"] = dict(context)
@@ -111,8 +117,8 @@ class PersonalizeRecommender:
         num_results: int,
         filter: FilterRequest | None,
     ) -> Recommendations:
-        arn = self._require(self._related_items_arn, RELATED_ITEMS)
-        params: dict[str, Any] = {**_target(arn), "itemId": item_id, "numResults": num_results}
+        target = self._require(self._related_items, RELATED_ITEMS)
+        params: dict[str, Any] = {**target, "itemId": item_id, "numResults": num_results}
         if user_id is not None:
             params["userId"] = user_id
         params |= _filter_params(filter)
@@ -127,12 +133,8 @@ class PersonalizeRecommender:
         filter: FilterRequest | None,
         context: Mapping[str, str],
     ) -> Recommendations:
-        arn = self._require(self._ranking_arn, RANKING)
-        params: dict[str, Any] = {
-            "campaignArn": arn,
-            "userId": user_id,
-            "inputList": list(item_ids),
-        }
+        target = self._require(self._ranking, RANKING)
+        params: dict[str, Any] = {**target, "userId": user_id, "inputList": list(item_ids)}
         params |= _filter_params(filter)
         if context:
             params["context"] = dict(context)
@@ -159,15 +161,15 @@ class PersonalizeRecommender:
             raise translate_error(field, error, production=self._production) from error
         return response
 
-    def _require(self, arn: str | None, field: RootField) -> str:
-        if arn is None:
+    def _require(self, target: dict[str, str] | None, field: RootField) -> dict[str, str]:
+        if target is None:
             raise not_available(
                 field,
                 f"{field.name} is not configured on this gateway: it has no Personalize campaign "
                 f"or recommender for it ({Settings.env_var(field.setting)} is not set).",
                 production=self._production,
             )
-        return arn
+        return target
 
 
 def translate_error(field: RootField, error: Exception, *, production: bool = False) -> ApiError:
@@ -220,7 +222,9 @@ def not_available(field: RootField, detail: str, *, production: bool) -> NotFoun
     return NotFound(f"{field.name} is not available on this gateway.")
 
 
-def _target(arn: str) -> dict[str, str]:
+def _target(arn: str | None) -> dict[str, str] | None:
+    if arn is None:
+        return None
     return {"recommenderArn": arn} if ":recommender/" in arn else {"campaignArn": arn}
 
 
@@ -257,16 +261,19 @@ def _recommendations(response: Mapping[str, Any], list_key: str) -> Recommendati
 
 
 def _not_found_message(field: RootField, upstream: str) -> str:
-    match = _ARN.search(upstream)
-    if match is None:
-        return f"Personalize could not find a resource {field.name} uses: {_redact(upstream)}"
-    if match["kind"] == "filter":
-        return (
-            "The filter named in the request does not exist in Personalize "
-            f"(check the gateway's {Settings.env_var('filters')})."
-        )
+    resource = field.resource
+    if resource is None:
+        match = _ARN.search(upstream)
+        if match is None:
+            return f"Personalize could not find a resource {field.name} uses: {_redact(upstream)}"
+        if match["kind"] == "filter":
+            return (
+                "The filter named in the request does not exist in Personalize "
+                f"(check the gateway's {Settings.env_var('filters')})."
+            )
+        resource = match["kind"]
     return (
-        f"The {match['kind']} configured for {field.name} does not exist in Personalize "
+        f"The {resource} configured for {field.name} does not exist in Personalize "
         f"(check the gateway's {Settings.env_var(field.setting)})."
     )
 

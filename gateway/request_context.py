@@ -25,8 +25,10 @@ _BOT = re.compile(
     r"go-http-client|java/|httpx|axios|node-fetch",
     re.IGNORECASE,
 )
-_TABLET = re.compile(r"ipad|tablet|kindle|silk/|playbook|nexus (7|9|10)", re.IGNORECASE)
-_ANDROID_TABLET = re.compile(r"android(?!.*mobile)", re.IGNORECASE)
+# An Android device that does not say Mobile is a tablet.
+_TABLET = re.compile(
+    r"ipad|tablet|kindle|silk/|playbook|nexus (7|9|10)|android(?!.*mobile)", re.IGNORECASE
+)
 _MOBILE = re.compile(
     r"mobi|iphone|ipod|android|windows phone|blackberry|bb10|opera mini|webos", re.IGNORECASE
 )
@@ -78,8 +80,9 @@ class RequestContext:
         }
         derived: dict[str, dict[str, str]] = {}
         for root_field, names in self.fields.items():
-            entries = {name: values[source] for name, source in names.items()}
-            derived[root_field] = {name: value for name, value in entries.items() if value}
+            derived[root_field] = {
+                name: value for name, source in names.items() if (value := values[source])
+            }
         return derived
 
 
@@ -99,7 +102,7 @@ def device_type(headers: Mapping[str, str]) -> str | None:
         return None
     if _BOT.search(agent):
         return "bot"
-    if _TABLET.search(agent) or _ANDROID_TABLET.search(agent):
+    if _TABLET.search(agent):
         return "tablet"
     if _MOBILE.search(agent):
         return "mobile"

@@ -18,22 +18,14 @@ _CODES_BY_STATUS = {401: Unauthenticated.code, 403: Forbidden.code, 404: NotFoun
 
 
 def request_error_response(
-    status_code: int,
-    message: str,
-    *,
-    code: str | None = None,
-    headers: Mapping[str, str] | None = None,
+    status_code: int, message: str, *, headers: Mapping[str, str] | None = None
 ) -> Response:
-    """A `{"errors": [...]}` JSON response; `code` defaults to the one the status implies."""
-    error = {"message": message, "extensions": {"code": code or error_code(status_code)}}
+    """A `{"errors": [...]}` JSON response whose `extensions.code` is the one the status implies."""
+    code = _CODES_BY_STATUS.get(status_code, BAD_REQUEST)
+    error = {"message": message, "extensions": {"code": code}}
     return Response(
         json.dumps({"errors": [error]}, separators=(",", ":")),
         status_code=status_code,
-        headers=dict(headers or {}),
+        headers=headers,
         media_type="application/json",
     )
-
-
-def error_code(status_code: int) -> str:
-    """The `extensions.code` for a request refused with `status_code`."""
-    return _CODES_BY_STATUS.get(status_code, BAD_REQUEST)

@@ -33,7 +33,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from schema.errors import ApiError, BadUserInput
-from schema.events import validate_length, validate_session_id
+from schema.events import validate_session_id
+from schema.inputs import validate_length
 from schema.ports import Event, EventBatch, EventSink
 
 logger = logging.getLogger(__name__)
@@ -269,8 +270,9 @@ async def record_messages(
                     EventBatch(session_id, user_id, tuple(event for _, event in part))
                 )
             except ApiError as error:
-                code = str((error.extensions or {}).get("code", ""))
-                failed = {message.index: (message, code, error.message) for message, _ in part}
+                failed = {
+                    message.index: (message, error.code, error.message) for message, _ in part
+                }
             else:
                 report.accepted += recorded.accepted
                 for failure in recorded.failures:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import re
@@ -64,7 +65,6 @@ DEFAULT_SEGMENT_EVENT_TYPES = {
     "Product Added": "cart",
     "Order Completed": "purchase",
 }
-CONTEXT_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,150}$")  # Personalize's AttributeName
 
 
 class Settings(BaseSettings):
@@ -161,8 +161,12 @@ class Settings(BaseSettings):
         """Where personalize-events calls go: its own URL, else the Personalize one, else AWS's."""
         return self.events_endpoint_url or self.personalize_endpoint_url
 
-    def load_jwt_keys(self) -> VerificationKeys:
-        """The keys that verify tokens: from the JWT secret, public key file or JWKS file."""
+    @functools.cached_property
+    def jwt_keys(self) -> VerificationKeys:
+        """The keys that verify tokens: from the JWT secret, public key file or JWKS file.
+
+        Read once, when validation checks them, and kept for the authenticator.
+        """
         secret = self.auth_jwt_secret
         return load_verification_keys(
             secret=None if secret is None else secret.get_secret_value(),
@@ -193,10 +197,11 @@ class Settings(BaseSettings):
     def _refuse_unknown_env_vars(cls, data: Any) -> Any:
         # A misspelt variable would otherwise be ignored silently and the default used instead.
         known = {ENV_PREFIX + name.upper() for name in cls.model_fields}
+        accepted = known | NOT_SETTINGS
         unknown = sorted(
             name.upper()
             for name in os.environ
-            if name.upper().startswith(ENV_PREFIX) and name.upper() not in known | NOT_SETTINGS
+            if name.upper().startswith(ENV_PREFIX) and name.upper() not in accepted
         )
         if unknown:
             hints = []
@@ -351,7 +356,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_context_fields(cls, value: dict[str, str]) -> dict[str, str]:
         for key, source in value.items():
-            if not CONTEXT_KEY_PATTERN.match(key):
+            if not limits.CONTEXT_KEY.fullmatch(key):
                 raise ValueError(
                     f"context name {key!r} must be 1-150 letters, digits or '_' (Personalize's "
                     'rule), e.g. {"DEVICE_TYPE": "device", "HOUR_OF_DAY": "hour"}'
@@ -453,7 +458,7 @@ class Settings(BaseSettings):
                     f"{mode}=jwt needs {' and '.join(missing)}: tokens are accepted only for "
                     "this gateway (aud) from the issuer it trusts (iss)"
                 )
-            self.load_jwt_keys()
+            _ = self.jwt_keys  # read now, so that an unusable key fails validation
         return self
 
     @model_validator(mode="after")

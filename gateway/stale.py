@@ -96,8 +96,10 @@ def request_key(operation: str, **parameters: Any) -> bytes:
 
 
 def _plain(value: Any) -> Any:
+    # One level only: json.dumps comes back here for nested values. dataclasses.asdict would
+    # deep-copy every filter and promotion on each request, for the same text.
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
+        return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
     if isinstance(value, Mapping):
         return dict(value)
     raise TypeError(f"cannot key a request on a {type(value).__name__}")

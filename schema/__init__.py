@@ -93,6 +93,9 @@ FEDERATION_VERSION: Final = "2.0"
 
 
 class _Schema(strawberry.federation.Schema):
+    # The entities and their key fields, read from the types once rather than per `_entities`.
+    _ENTITY_KEYS: Final = entity_keys(Item, User)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -102,7 +105,7 @@ class _Schema(strawberry.federation.Schema):
         self, info: Info, representations: list[FederationAny]
     ) -> list[FederationAny]:
         # Checked first: Strawberry would fail on a malformed one after starting the others.
-        check_representations(representations, entity_keys(Item, User))
+        check_representations(representations, self._ENTITY_KEYS)
         return super().entities_resolver(info, representations)
 
 

@@ -14,7 +14,9 @@ from strawberry.scalars import JSON
 from schema import limits, ports
 from schema.context import Context
 from schema.errors import BadUserInput, NotFound
-from schema.inputs import shorten
+
+# Re-exported: gateway/segment.py imports it from here.
+from schema.inputs import shorten, validate_length
 
 
 @strawberry.input(description="One thing the user did, such as viewing or buying an item.")
@@ -181,12 +183,6 @@ def validate_session_id(value: str) -> str:
             f"sessionId {shorten(value)} is not a session id: Personalize would accept it and "
             "drop the events. Send the id your app gave the visit."
         )
-    return value
-
-
-def validate_length(argument: str, value: str, maximum: int = limits.MAX_ID_LENGTH) -> str:
-    if not 1 <= len(value) <= maximum:
-        raise BadUserInput(f"{argument} must be 1 to {maximum} characters long, got {len(value)}.")
     return value
 
 

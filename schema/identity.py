@@ -20,10 +20,6 @@ class Identity:
     user_id: str | None = None  # the user the credentials speak for (a token's subject)
     any_user: bool = False  # may ask for any user's recommendations
 
-    @property
-    def anonymous(self) -> bool:
-        return self.user_id is None and not self.any_user
-
     def authorize_user(self, field: str, user_id: str) -> str:
         """`user_id`, if this caller may ask `field` for that user; else the error saying why."""
         if self.any_user or user_id == self.user_id:

@@ -68,12 +68,12 @@ class PromotionInput:
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
-def validate_id(argument: str, value: str) -> str:
-    """A user or item id within Personalize's length limits."""
-    if not limits.MIN_ID_LENGTH <= len(value) <= limits.MAX_ID_LENGTH:
+def validate_length(argument: str, value: str, maximum: int = limits.MAX_ID_LENGTH) -> str:
+    """`value`, if it is 1 to `maximum` characters long: by default, a user or item id's limits."""
+    if not limits.MIN_ID_LENGTH <= len(value) <= maximum:
         raise BadUserInput(
-            f"{argument} must be {limits.MIN_ID_LENGTH} to {limits.MAX_ID_LENGTH} characters "
-            f"long, got {len(value)}."
+            f"{argument} must be {limits.MIN_ID_LENGTH} to {maximum} characters long, "
+            f"got {len(value)}."
         )
     return value
 
@@ -93,7 +93,7 @@ def validate_ranking_items(item_ids: Sequence[str]) -> list[str]:
             f"items must hold {limits.MIN_RANKING_ITEMS} to {limits.MAX_RANKING_ITEMS} ids, "
             f"got {len(item_ids)}."
         )
-    return [validate_id(f"items[{index}]", item_id) for index, item_id in enumerate(item_ids)]
+    return [validate_length(f"items[{index}]", item_id) for index, item_id in enumerate(item_ids)]
 
 
 def to_filter_request(

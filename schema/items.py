@@ -8,7 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from schema.context import Context
-from schema.inputs import validate_id
+from schema.inputs import validate_length
 from schema.ports import CatalogItem
 
 
@@ -60,7 +60,7 @@ class Item:
 
         Every reference of one `_entities` call is looked up in the same catalog batch.
         """
-        return await load_item(info.context, validate_id("id", id))
+        return await load_item(info.context, validate_length("id", id))
 
 
 async def load_item(context: Context, item_id: str) -> Item | None:
@@ -73,4 +73,4 @@ async def get_item(
     info: strawberry.Info[Context, None],
     id: Annotated[strawberry.ID, strawberry.argument(description="The item's id.")],
 ) -> Item | None:
-    return await load_item(info.context, validate_id("id", id))
+    return await load_item(info.context, validate_length("id", id))

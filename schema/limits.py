@@ -52,5 +52,3 @@ RESERVED_PROPERTIES = frozenset(
 )
 # Personalize accepts these session ids and silently drops the events: an app's missing value.
 PLACEHOLDER_SESSION_IDS = frozenset({"null", "undefined", "none", "nil"})
-# Not Personalize's: events of one recordEvents call, unless the gateway is configured otherwise.
-DEFAULT_MAX_EVENTS_PER_BATCH = 100

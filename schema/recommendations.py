@@ -17,7 +17,7 @@ from schema.inputs import (
     to_context,
     to_filter_request,
     to_promotion_request,
-    validate_id,
+    validate_length,
     validate_num_results,
     validate_ranking_items,
 )
@@ -129,7 +129,9 @@ async def get_recommendations(
     ctx = info.context
     async with ctx.upstream_call():
         recommendations = await ctx.recommender.recommend(
-            user_id=validate_id("userId", ctx.identity.authorize_user("recommendations", user_id)),
+            user_id=validate_length(
+                "userId", ctx.identity.authorize_user("recommendations", user_id)
+            ),
             num_results=validate_num_results(num_results),
             filter=to_filter_request(filter, ctx.filters),
             context=with_default_context(ctx, "recommendations", to_context(context)),
@@ -159,10 +161,10 @@ async def get_related_items(
     ctx = info.context
     async with ctx.upstream_call():
         recommendations = await ctx.recommender.related_items(
-            item_id=validate_id("itemId", item_id),
+            item_id=validate_length("itemId", item_id),
             user_id=None
             if user_id is None
-            else validate_id("userId", ctx.identity.authorize_user("relatedItems", user_id)),
+            else validate_length("userId", ctx.identity.authorize_user("relatedItems", user_id)),
             num_results=validate_num_results(num_results),
             filter=to_filter_request(filter, ctx.filters),
         )
@@ -185,7 +187,7 @@ async def get_ranking(
     ctx = info.context
     async with ctx.upstream_call():
         recommendations = await ctx.recommender.rank(
-            user_id=validate_id("userId", ctx.identity.authorize_user("ranking", user_id)),
+            user_id=validate_length("userId", ctx.identity.authorize_user("ranking", user_id)),
             item_ids=validate_ranking_items(items),
             filter=to_filter_request(filter, ctx.filters),
             context=with_default_context(ctx, "ranking", to_context(context)),

@@ -35,14 +35,13 @@ def check_representations(
     representations: Sequence[Any], entities: Mapping[str, frozenset[str]]
 ) -> None:
     """Raise BadUserInput unless each representation names an entity by its key fields."""
-    known = ", ".join(sorted(entities))
     for index, representation in enumerate(representations):
         where = f"representations[{index}]"
         if not isinstance(representation, dict):
             raise BadUserInput(f"{where} must be an object with __typename and key fields.")
         typename = representation.get("__typename")
         if not isinstance(typename, str) or typename not in entities:
-            raise BadUserInput(f"{where}.__typename must be one of {known}.")
+            raise BadUserInput(f"{where}.__typename must be one of {', '.join(sorted(entities))}.")
         expected = entities[typename]
         if set(representation) - {"__typename"} != expected:
             raise BadUserInput(

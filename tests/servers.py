@@ -15,6 +15,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 SERVER_STARTUP_TIMEOUT = 30.0
 
 
+def free_port() -> int:
+    """A loopback port free right now, for a server started in another process."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
 @contextmanager
 def serve(app: ASGIApp) -> Iterator[str]:
     """Serve `app` with uvicorn, lifespan and all, on a free loopback port from a background

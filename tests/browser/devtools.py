@@ -142,7 +142,8 @@ class Page:
 @contextmanager
 def open_page(executable: str) -> Iterator[Page]:
     """A fresh headless Chromium (own temporary profile) and its first tab, closed on exit."""
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+    # Chromium's helper processes may still write to the profile as the browser exits.
+    with tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True) as profile:
         profile_dir = Path(profile)
         log_path = profile_dir / "chromium.log"
         with log_path.open("wb") as log:

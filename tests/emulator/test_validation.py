@@ -130,6 +130,17 @@ def test_promotion_percent_over_100_names_the_nested_member() -> None:
     )
 
 
+def test_promotion_without_name_and_percent_reports_both() -> None:
+    body = {"campaignArn": CAMPAIGN, "promotions": [{"filterArn": CAMPAIGN}]}
+    assert error_of("GetRecommendations", body).message == (
+        "2 validation errors detected: "
+        "Value null at 'promotions.1.member.name' failed to satisfy constraint: "
+        "Member must not be null; "
+        "Value null at 'promotions.1.member.percentPromotedItems' failed to satisfy constraint: "
+        "Member must not be null"
+    )
+
+
 def test_metadata_columns_accept_only_items() -> None:
     body = {"campaignArn": CAMPAIGN, "metadataColumns": {"USERS": ["AGE"]}}
     assert "Member must be ITEMS" in error_of("GetRecommendations", body).message

@@ -34,13 +34,11 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.persisted_queries import PERSISTED_QUERY_NOT_FOUND, PERSISTED_QUERY_NOT_SUPPORTED
 from gateway.settings import Settings
 from schema import ERROR_CODES
 from schema import schema as app_schema
 from tests.gateway.conftest import Gateway, OpenGateway
 
-KNOWN_CODES = ERROR_CODES | {PERSISTED_QUERY_NOT_FOUND, PERSISTED_QUERY_NOT_SUPPORTED}
 LEAKS = re.compile(r'Traceback|File "|\.py", line')
 FUZZ = settings(
     max_examples=150,
@@ -223,7 +221,7 @@ def assert_well_formed(response: httpx.Response) -> None:
     errors = body.get("errors", [])
     assert "data" in body or errors, text
     codes = [error.get("extensions", {}).get("code") for error in errors]
-    assert set(codes) <= KNOWN_CODES, text
+    assert set(codes) <= ERROR_CODES, text
     assert "INTERNAL_SERVER_ERROR" not in codes, text
 
 

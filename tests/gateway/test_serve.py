@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -10,17 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.servers import free_port
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 120
 SHUTDOWN_TIMEOUT_S = 30
 QUERY = '{ recommendations(userId: "u-00001", numResults: 5) { items { itemId item { title } } } }'
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,18 +14,12 @@ import pytest
 
 from emulator import LocalPersonalize
 from tests.gateway.conftest import Store
+from tests.servers import free_port
 
 COMMAND = Path(sys.executable).with_name("personalize-gateway")
 STARTUP_TIMEOUT_S = 60
 WAIT_TIMEOUT_S = 30
 QUERY = '{ recommendations(userId: "u-01", numResults: 5) { source items { itemId } } }'
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def wait_until(condition: Callable[[], bool], what: str, log: Path) -> None:
