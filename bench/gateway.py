@@ -42,7 +42,7 @@ from bench.processes import (
     wait_ready,
 )
 from bench.report import CpuSplit, Report, TargetFigures, render
-from gateway.catalog import load_catalog
+from gateway.catalog.load import load_catalog
 
 ClientChoice = Literal["auto", "wrk", "python"]
 CAMPAIGN = "user-personalization"
@@ -219,7 +219,7 @@ def _targets(options: Options, emulator_url: str, catalog_path: Path) -> list[Ta
     campaign_arn = EmulatorConfig.default().campaign_arn(CAMPAIGN)
     ours = Target(
         name="ours",
-        description="the gateway (gateway.app.create_app): shared aiobotocore client, "
+        description="the gateway (gateway.http.app.create_app): shared aiobotocore client, "
         "one DataLoader batch per query",
         factory="bench.instrumented:create_gateway",
         env={

@@ -30,8 +30,9 @@ import httpx
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 
-import gateway.app
-from gateway.catalog import load_catalog
+import gateway.http.app
+import gateway.wiring
+from gateway.catalog.load import load_catalog
 from gateway.settings import Settings
 from schema import DOCUMENT_CACHE_SIZE, Context, build_schema
 from tests.schema.fakes import FILTERS, ITEM_IDS, FakeCatalog, FakeRecommender, catalog_item
@@ -107,8 +108,8 @@ async def app_round(client: httpx.AsyncClient, runs: int) -> float:
 @contextlib.asynccontextmanager
 async def app_client(variant: str, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the gateway's app built with `variant`, its ports the fakes."""
-    with mock.patch.object(gateway.app, "build_schema", builder(variant)):
-        app = gateway.app.create_app(settings, credentials=gateway.app.LOCAL_CREDENTIALS)
+    with mock.patch.object(gateway.http.app, "build_schema", builder(variant)):
+        app = gateway.http.app.create_app(settings, credentials=gateway.wiring.LOCAL_CREDENTIALS)
     async with app.router.lifespan_context(app) as state:
         fake = fake_context()
         served = {**(state or {}), "recommender": fake.recommender, "catalog": fake.catalog}

@@ -193,8 +193,9 @@ class MeteredApp:
 
 def create_gateway() -> ASGIApp:
     """The gateway from `GATEWAY_*` settings with local credentials, metered."""
-    from gateway.app import LOCAL_CREDENTIALS, create_app
+    from gateway.http.app import create_app
     from gateway.settings import Settings
+    from gateway.wiring import LOCAL_CREDENTIALS
 
     meter = Meter()
 

@@ -8,9 +8,9 @@ import sys
 from pydantic import ValidationError
 from starlette.applications import Starlette
 
-from gateway.app import create_app
+from gateway.http.app import create_app
 from gateway.logs import build_log_config
-from gateway.settings import Settings, describe_validation_error
+from gateway.settings import ConfigurationError, Settings, describe_validation_error
 
 
 def create_app_from_env() -> Starlette:
@@ -22,11 +22,11 @@ def create_app_from_env() -> Starlette:
     """
     try:
         settings = Settings.for_deployment()
+        logging.config.dictConfig(build_log_config(settings.log_level))
+        return create_app(settings)
     except ValidationError as error:
-        print(
-            f"personalize-gateway: invalid configuration\n{describe_validation_error(error)}",
-            file=sys.stderr,
-        )
-        raise SystemExit(2) from None
-    logging.config.dictConfig(build_log_config(settings.log_level))
-    return create_app(settings)
+        problems = describe_validation_error(error)
+    except ConfigurationError as error:
+        problems = str(error)
+    print(f"personalize-gateway: invalid configuration\n{problems}", file=sys.stderr)
+    raise SystemExit(2)

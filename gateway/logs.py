@@ -18,7 +18,7 @@ def build_log_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "gateway.request_id.RequestIdLogFilter"}},
+        "filters": {"request_id": {"()": "gateway.http.request_id.RequestIdLogFilter"}},
         "formatters": {"line": {"format": LOG_FORMAT}},
         "handlers": {"stderr": handler},
         "loggers": {

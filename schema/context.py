@@ -29,7 +29,7 @@ class Context:
     events: EventSink | None = None  # None: this gateway records no events
     # Root field ("recommendations", "ranking") -> Personalize context derived from the request;
     # the query's own `context` entries win key by key.
-    default_context: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    derived_personalize_context: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     identity: Identity = UNRESTRICTED  # who is asking; unrestricted when auth is off
     items: DataLoader[str, CatalogItem | None] = field(init=False, repr=False)
     _upstream_calls: int = field(default=0, init=False, repr=False)
@@ -48,7 +48,7 @@ class Context:
         filters: Mapping[str, str],
         request: Any = None,
         events: EventSink | None = None,
-        default_context: Mapping[str, Mapping[str, str]] | None = None,
+        derived_personalize_context: Mapping[str, Mapping[str, str]] | None = None,
         identity: Identity = UNRESTRICTED,
     ) -> Context:
         """A Context for one request (keyword-only spelling of the constructor)."""
@@ -58,7 +58,7 @@ class Context:
             filters=filters,
             request=request,
             events=events,
-            default_context=default_context or {},
+            derived_personalize_context=derived_personalize_context or {},
             identity=identity,
         )
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
+
+from schema.ports import InvalidInput, PortError, ResourceNotFound, Throttled, Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,22 @@ class UpstreamUnavailable(ApiError):
     code = "UPSTREAM_UNAVAILABLE"
 
 
+_PORT_ERROR_CODES: Final = (
+    (InvalidInput, BadUserInput.code),
+    (ResourceNotFound, NotFound.code),
+    (Throttled, UpstreamThrottled.code),
+    (Unavailable, UpstreamUnavailable.code),
+)
+
+
+def code_of(error: PortError) -> str:
+    """The `extensions.code` clients see for a port's exception: its one translation."""
+    for kind, code in _PORT_ERROR_CODES:
+        if isinstance(error, kind):
+            return code
+    return INTERNAL_SERVER_ERROR
+
+
 ERROR_CODES = frozenset(
     {
         *(error.code for error in ApiError.__subclasses__()),
@@ -86,7 +104,8 @@ ERROR_CODES = frozenset(
 class MaskInternalErrors(SchemaExtension):
     """Gives every error a code and hides the ones not meant for clients.
 
-    Kept as they are: `ApiError`s and GraphQL's own syntax, validation and variable errors (these
+    Kept as they are: `ApiError`s; the ports' exceptions get their code (`code_of`); GraphQL's
+    own syntax, validation and variable errors (these
     get GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED and BAD_USER_INPUT). Anything else becomes
     INTERNAL_SERVER_ERROR with a generic message, and the original goes to the log with its
     traceback. Register the class (or a `functools.partial` of it), not an instance: it holds
@@ -122,6 +141,8 @@ class MaskInternalErrors(SchemaExtension):
     def _present(self, error: GraphQLError) -> GraphQLError:
         if isinstance(error.original_error, ApiError):
             return error
+        if isinstance(error.original_error, PortError):
+            return with_code(error, code_of(error.original_error))
         if isinstance(error, GraphQLSyntaxError):
             return with_code(error, GRAPHQL_PARSE_FAILED)
         if any(error is known for known in self._validation_errors):

@@ -13,9 +13,9 @@ from strawberry.scalars import JSON
 
 from schema import limits, ports
 from schema.context import Context
-from schema.errors import BadUserInput, NotFound
+from schema.errors import BadUserInput, NotFound, code_of
 
-# Re-exported: gateway/segment.py imports it from here.
+# Re-exported: gateway/events/segment.py imports it from here.
 from schema.inputs import shorten, validate_length
 
 
@@ -121,7 +121,11 @@ class RecordEventsResult:
             accepted=recorded.accepted,
             failed=len(recorded.failures),
             failures=[
-                EventFailure(index=failure.index, code=failure.code, message=failure.message)
+                EventFailure(
+                    index=failure.index,
+                    code=code_of(failure.error),
+                    message=failure.error.message,
+                )
                 for failure in recorded.failures
             ],
             delivery=EventDelivery(recorded.delivery.value),

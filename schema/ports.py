@@ -9,6 +9,34 @@ from datetime import datetime
 from typing import Any, Protocol
 
 
+class PortError(Exception):
+    """Raised by an adapter behind a port; `message` is written for the app's users to read.
+
+    The schema turns each kind into a coded GraphQL error (`schema.errors.code_of`), the
+    Segment webhook into an HTTP status.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(PortError):
+    """The service refused the request's input (Personalize's InvalidInputException)."""
+
+
+class ResourceNotFound(PortError):
+    """What the request needs does not exist there: a campaign, a filter, an event tracker."""
+
+
+class Throttled(PortError):
+    """The service is throttling us; a later retry may pass."""
+
+
+class Unavailable(PortError):
+    """The service did not answer properly: timeout, connection error, 5xx."""
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogItem:
     """An item as the catalog describes it, ready to show to people."""
@@ -82,7 +110,7 @@ class Recommender(Protocol):
         user_id: str,
         num_results: int,
         filter: FilterRequest | None,
-        context: Mapping[str, str],
+        personalize_context: Mapping[str, str],
         promotion: PromotionRequest | None,
     ) -> Recommendations:
         """Items for a user (user-personalization)."""
@@ -105,7 +133,7 @@ class Recommender(Protocol):
         user_id: str,
         item_ids: Sequence[str],
         filter: FilterRequest | None,
-        context: Mapping[str, str],
+        personalize_context: Mapping[str, str],
     ) -> Recommendations:
         """The given items reordered for a user (personalized-ranking)."""
         ...
@@ -143,11 +171,10 @@ class EventDelivery(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class EventFailure:
-    """Why the event at `index` of a batch was not recorded; `code` as in `extensions.code`."""
+    """Why the event at `index` of a batch was not recorded."""
 
     index: int
-    code: str
-    message: str
+    error: PortError
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,5 +195,5 @@ class EventSink(Protocol):
         ...
 
     async def record(self, batch: EventBatch) -> RecordedEvents:
-        """Record every event of `batch`; raise an `ApiError` when none could be."""
+        """Record every event of `batch`; raise a `PortError` when none could be."""
         ...

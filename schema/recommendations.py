@@ -134,7 +134,7 @@ async def get_recommendations(
             ),
             num_results=validate_num_results(num_results),
             filter=to_filter_request(filter, ctx.filters),
-            context=with_default_context(ctx, "recommendations", to_context(context)),
+            personalize_context=with_derived_context(ctx, "recommendations", to_context(context)),
             promotion=to_promotion_request(promotion, ctx.filters),
         )
     return RecommendationList.from_port(recommendations)
@@ -190,17 +190,17 @@ async def get_ranking(
             user_id=validate_length("userId", ctx.identity.authorize_user("ranking", user_id)),
             item_ids=validate_ranking_items(items),
             filter=to_filter_request(filter, ctx.filters),
-            context=with_default_context(ctx, "ranking", to_context(context)),
+            personalize_context=with_derived_context(ctx, "ranking", to_context(context)),
         )
     return RecommendationList.from_port(recommendations)
 
 
-def with_default_context(ctx: Context, field: str, explicit: Mapping[str, str]) -> dict[str, str]:
+def with_derived_context(ctx: Context, field: str, explicit: Mapping[str, str]) -> dict[str, str]:
     """The context derived from the request for `field`, overridden key by key by the query's.
 
     Derived entries give way when they would take the map past Personalize's limit.
     """
-    derived = ctx.default_context.get(field, {})
+    derived = ctx.derived_personalize_context.get(field, {})
     room = limits.MAX_CONTEXT_ENTRIES - len(explicit)
     extra = [(key, value) for key, value in derived.items() if key not in explicit][: max(room, 0)]
     return {**dict(extra), **explicit}

@@ -26,6 +26,6 @@ def test_schema_imports_no_web_framework_client_or_gateway() -> None:
     )
 
 
-@pytest.mark.parametrize("module", ["gateway.app", "gateway.asgi"])
+@pytest.mark.parametrize("module", ["gateway.http.app", "gateway.asgi"])
 def test_gateway_service_imports_no_emulator_nor_its_dependencies(module: str) -> None:
     assert imported_after(f"import {module}", {"emulator", "numpy", "scipy"}) == []

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from emulator import LocalPersonalize, start_local_personalize
-from gateway.app import LOCAL_CREDENTIALS, create_app
-from gateway.catalog import load_catalog
+from gateway.catalog.load import load_catalog
+from gateway.http.app import create_app
+from gateway.wiring import LOCAL_CREDENTIALS
 from tests.browser.devtools import EXECUTABLE_NAMES, find_chromium
 from tests.gateway.conftest import settings_for
 from tests.servers import serve

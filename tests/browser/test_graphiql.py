@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from gateway.graphiql import DEFAULT_QUERY
+from gateway.http.graphiql import DEFAULT_QUERY
 from tests.browser.devtools import Page, open_page
 
 SCREENSHOT_PATH = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "graphiql.png"

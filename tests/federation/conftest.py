@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from emulator import LocalPersonalize, start_local_personalize
-from gateway.app import LOCAL_CREDENTIALS, create_app
-from gateway.catalog import SqliteCatalog
+from gateway.catalog.sqlite import SqliteCatalog
+from gateway.http.app import create_app
+from gateway.wiring import LOCAL_CREDENTIALS
 from tests.gateway.conftest import Store, build_store, settings_for
 from tests.nodejs import node_server
 from tests.servers import LifespanState, serve

@@ -22,10 +22,11 @@ from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
 from emulator import LocalPersonalize, start_local_personalize
-from gateway.app import LOCAL_CREDENTIALS, GatewayState, create_app
-from gateway.catalog import load_catalog
-from gateway.request_id import RequestIdLogFilter
+from gateway.catalog.load import load_catalog
+from gateway.http.app import GatewayState, create_app
+from gateway.http.request_id import RequestIdLogFilter
 from gateway.settings import Settings
+from gateway.wiring import LOCAL_CREDENTIALS
 
 CATEGORIES = {
     "shoes": ("Trail Runner", "Court Sneaker", "Loafer", "Sandal", "Hiking Shoe"),

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from emulator import LocalPersonalize
-from gateway.catalog import SqliteCatalog
-from gateway.cli import _local_settings, build_parser, main
+from gateway.catalog.sqlite import SqliteCatalog
+from gateway.cli import build_parser, main
+from gateway.embedded import local_settings
 
 RECOMMENDER = "arn:aws:personalize:us-east-1:123456789012:recommender/most-popular"
 CAMPAIGN = "arn:aws:personalize:us-east-1:123456789012:campaign/user-personalization"
@@ -143,7 +144,7 @@ def test_cli_serve_never_writes_the_sample_over_own_files(
 def test_cli_embedded_default_records_events_in_the_local_personalize(
     local_personalize: LocalPersonalize,
 ) -> None:
-    assert _local_settings(local_personalize)["event_tracking_id"] == "local-tracking-id"
+    assert local_settings(local_personalize)["event_tracking_id"] == "local-tracking-id"
 
 
 def test_cli_schema_export_prints_the_committed_schema_file(
@@ -173,7 +174,7 @@ def test_cli_serve_refuses_an_unreadable_fallback_items_file(
 def test_cli_embedded_default_falls_back_on_the_popularity_recommender(
     local_personalize: LocalPersonalize,
 ) -> None:
-    assert _local_settings(local_personalize)["fallback_arn"] == (
+    assert local_settings(local_personalize)["fallback_arn"] == (
         local_personalize.config.recommender_arn("most-popular")
     )
 

@@ -18,8 +18,9 @@ import aiohttp
 import uvicorn
 
 from emulator import LocalPersonalize
-from gateway.app import LOCAL_CREDENTIALS, create_app
+from gateway.http.app import create_app
 from gateway.settings import Settings
+from gateway.wiring import LOCAL_CREDENTIALS
 
 CLIENTS = 40
 REQUESTS_PER_CLIENT = 15

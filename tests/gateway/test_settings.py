@@ -138,7 +138,6 @@ def test_settings_empty_arn_means_not_configured(monkeypatch: pytest.MonkeyPatch
         ("GATEWAY_MAX_BODY_BYTES", "100", "greater than or equal to 1024"),
         ("GATEWAY_AUTH_MODE", "basic", "'none', 'api-key' or 'jwt'"),
         ("GATEWAY_AUTH_JWT_ALGORITHMS", "HS256,none", "'none' is never allowed"),
-        ("GATEWAY_AUTH_JWT_ALGORITHMS", "HS1", "'HS1' is not one of"),
         ("GATEWAY_AUTH_ANY_USER_SCOPE", "any user", "is not an OAuth scope"),
         # SPA caching
         ("GATEWAY_CORS_MAX_AGE", "-1", "greater than or equal to 0"),
@@ -312,21 +311,6 @@ def test_settings_jwt_mode_needs_audience_and_issuer(monkeypatch: pytest.MonkeyP
     assert message == (
         "GATEWAY_AUTH_MODE=jwt needs GATEWAY_AUTH_JWT_AUDIENCE and GATEWAY_AUTH_JWT_ISSUER: "
         "tokens are accepted only for this gateway (aud) from the issuer it trusts (iss)"
-    )
-
-
-def test_settings_jwt_mode_reports_an_unusable_key(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("GATEWAY_AUTH_JWT_AUDIENCE", "gateway")
-    monkeypatch.setenv("GATEWAY_AUTH_JWT_ISSUER", "https://login.example.com/")
-    monkeypatch.setenv("GATEWAY_AUTH_JWKS_FILE", str(tmp_path / "absent.json"))
-
-    message = settings_error(monkeypatch, "GATEWAY_AUTH_MODE", "jwt")
-
-    assert message == (
-        f"GATEWAY_AUTH_JWKS_FILE: cannot read {tmp_path / 'absent.json'} "
-        "(No such file or directory)"
     )
 
 

@@ -41,7 +41,7 @@ class FakeRecommender:
         user_id: str,
         num_results: int,
         filter: FilterRequest | None,
-        context: Mapping[str, str],
+        personalize_context: Mapping[str, str],
         promotion: PromotionRequest | None,
     ) -> Recommendations:
         await self._record(
@@ -49,7 +49,7 @@ class FakeRecommender:
             user_id=user_id,
             num_results=num_results,
             filter=filter,
-            context=context,
+            personalize_context=personalize_context,
             promotion=promotion,
         )
         recommendations = self._scored(self.item_ids[:num_results])
@@ -82,10 +82,14 @@ class FakeRecommender:
         user_id: str,
         item_ids: Sequence[str],
         filter: FilterRequest | None,
-        context: Mapping[str, str],
+        personalize_context: Mapping[str, str],
     ) -> Recommendations:
         await self._record(
-            "rank", user_id=user_id, item_ids=item_ids, filter=filter, context=context
+            "rank",
+            user_id=user_id,
+            item_ids=item_ids,
+            filter=filter,
+            personalize_context=personalize_context,
         )
         known = sorted(set(item_ids) & set(self.item_ids), key=self.item_ids.index)
         unknown = [Recommendation(item_id, None) for item_id in item_ids if item_id not in known]

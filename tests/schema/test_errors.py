@@ -10,13 +10,11 @@ from schema import (
     BadUserInput,
     Context,
     Forbidden,
-    NotFound,
     Unauthenticated,
-    UpstreamThrottled,
-    UpstreamUnavailable,
     build_schema,
     schema,
 )
+from schema.ports import InvalidInput, PortError, ResourceNotFound, Throttled, Unavailable
 from tests.schema.fakes import FakeCatalog, FakeRecommender
 
 QUERY = '{ recommendations(userId: "u1") { items { itemId item { id } } } }'
@@ -25,16 +23,17 @@ QUERY = '{ recommendations(userId: "u1") { items { itemId item { id } } } }'
 @pytest.mark.parametrize(
     ("error", "code"),
     [
-        (BadUserInput("Filter category has no placeholder $COLOR."), "BAD_USER_INPUT"),
-        (NotFound("Campaign user-personalization does not exist."), "NOT_FOUND"),
+        (InvalidInput("Filter category has no placeholder $COLOR."), "BAD_USER_INPUT"),
+        (ResourceNotFound("Campaign user-personalization does not exist."), "NOT_FOUND"),
+        (Throttled("Personalize is throttling requests."), "UPSTREAM_THROTTLED"),
+        (Unavailable("Personalize did not answer in 2 s."), "UPSTREAM_UNAVAILABLE"),
+        (BadUserInput("numResults is 0."), "BAD_USER_INPUT"),
         (Unauthenticated("Sign in first."), "UNAUTHENTICATED"),
         (Forbidden("Not for you."), "FORBIDDEN"),
-        (UpstreamThrottled("Personalize is throttling requests."), "UPSTREAM_THROTTLED"),
-        (UpstreamUnavailable("Personalize did not answer in 2 s."), "UPSTREAM_UNAVAILABLE"),
     ],
 )
 async def test_recommender_error_reaches_the_client_with_its_code(
-    context: Context, recommender: FakeRecommender, error: ApiError, code: str
+    context: Context, recommender: FakeRecommender, error: PortError | ApiError, code: str
 ) -> None:
     recommender.failure = error
 
@@ -86,7 +85,7 @@ async def test_unexpected_error_is_logged_with_its_traceback(
 async def test_expected_error_is_not_logged(
     context: Context, recommender: FakeRecommender, caplog: pytest.LogCaptureFixture
 ) -> None:
-    recommender.failure = UpstreamThrottled("Personalize is throttling requests.")
+    recommender.failure = Throttled("Personalize is throttling requests.")
 
     with caplog.at_level(logging.DEBUG):
         await schema.execute(QUERY, context_value=context)

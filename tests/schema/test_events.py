@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from schema import Context, schema
-from schema.errors import UpstreamThrottled
 from schema.identity import ANONYMOUS, Identity
-from schema.ports import Event, EventBatch, EventDelivery, EventFailure, RecordedEvents
+from schema.ports import Event, EventBatch, EventDelivery, EventFailure, RecordedEvents, Throttled
 from tests.schema.fakes import FILTERS, FakeCatalog, FakeEventSink, FakeRecommender
 
 RECORD = """
@@ -90,7 +89,7 @@ async def test_record_events_answers_what_the_sink_accepted(
 ) -> None:
     sink.answer = RecordedEvents(
         accepted=10,
-        failures=(EventFailure(10, "UPSTREAM_THROTTLED", "Throttled."),),
+        failures=(EventFailure(10, Throttled("Throttled.")),),
         delivery=EventDelivery.SYNC,
     )
 
@@ -253,7 +252,7 @@ async def test_record_events_batch_limit_comes_from_the_sink(
 async def test_record_events_sink_error_reaches_the_client(
     events_context: Context, sink: FakeEventSink
 ) -> None:
-    sink.failure = UpstreamThrottled("The event buffer is full.")
+    sink.failure = Throttled("The event buffer is full.")
 
     result = await record(events_context, record_input())
 

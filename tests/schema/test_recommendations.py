@@ -102,7 +102,7 @@ async def test_recommendations_passes_arguments_formatted_for_personalize(
                 "user_id": "u1",
                 "num_results": 3,
                 "filter": FilterRequest(FILTERS["category"], {"CATEGORY": '"shoes","boots"'}),
-                "context": {"DEVICE": "mobile"},
+                "personalize_context": {"DEVICE": "mobile"},
                 "promotion": PromotionRequest(
                     "cheap-things", 10, FilterRequest(FILTERS["max-price"], {"MAX_PRICE": "20"})
                 ),
@@ -119,7 +119,13 @@ async def test_recommendations_without_options_sends_defaults(
     assert recommender.calls == [
         (
             "recommend",
-            {"user_id": "u1", "num_results": 25, "filter": None, "context": {}, "promotion": None},
+            {
+                "user_id": "u1",
+                "num_results": 25,
+                "filter": None,
+                "personalize_context": {},
+                "promotion": None,
+            },
         )
     ]
 
@@ -214,7 +220,7 @@ async def test_ranking_puts_unknown_items_last_without_score(
                 "user_id": "u1",
                 "item_ids": ["new-1", "i3", "i2"],
                 "filter": None,
-                "context": {"DEVICE": "tv"},
+                "personalize_context": {"DEVICE": "tv"},
             },
         )
     ]
@@ -492,21 +498,21 @@ async def test_unknown_promotion_filter_is_refused(
     assert recommender.calls == []
 
 
-async def test_recommendations_default_context_yields_to_the_query_key_by_key(
+async def test_recommendations_derived_personalize_context_yields_to_the_query_key_by_key(
     context: Context, recommender: FakeRecommender
 ) -> None:
-    context.default_context = {"recommendations": {"DEVICE": "desktop", "HOUR": "9"}}
+    context.derived_personalize_context = {"recommendations": {"DEVICE": "desktop", "HOUR": "9"}}
     variables = {"userId": "u1", "context": [{"key": "DEVICE", "value": "kiosk"}]}
 
     await schema.execute(RECOMMENDATIONS, variable_values=variables, context_value=context)
 
-    assert recommender.calls[0][1]["context"] == {"HOUR": "9", "DEVICE": "kiosk"}
+    assert recommender.calls[0][1]["personalize_context"] == {"HOUR": "9", "DEVICE": "kiosk"}
 
 
-async def test_ranking_gets_only_its_own_default_context(
+async def test_ranking_gets_only_its_own_derived_personalize_context(
     context: Context, recommender: FakeRecommender
 ) -> None:
-    context.default_context = {
+    context.derived_personalize_context = {
         "recommendations": {"DEVICE": "desktop"},
         "ranking": {"DAY": "monday"},
     }
@@ -515,13 +521,13 @@ async def test_ranking_gets_only_its_own_default_context(
         RANKING, variable_values={"userId": "u1", "items": ["i1"]}, context_value=context
     )
 
-    assert recommender.calls[0][1]["context"] == {"DAY": "monday"}
+    assert recommender.calls[0][1]["personalize_context"] == {"DAY": "monday"}
 
 
-async def test_default_context_gives_way_at_the_context_limit(
+async def test_derived_personalize_context_gives_way_at_the_context_limit(
     context: Context, recommender: FakeRecommender
 ) -> None:
-    context.default_context = {"recommendations": {"DEVICE": "desktop", "HOUR": "9"}}
+    context.derived_personalize_context = {"recommendations": {"DEVICE": "desktop", "HOUR": "9"}}
     explicit = [{"key": f"K{n}", "value": "v"} for n in range(149)]
 
     await schema.execute(
@@ -530,6 +536,6 @@ async def test_default_context_gives_way_at_the_context_limit(
         context_value=context,
     )
 
-    assert sorted(recommender.calls[0][1]["context"]) == sorted(
+    assert sorted(recommender.calls[0][1]["personalize_context"]) == sorted(
         ["DEVICE", *(f"K{n}" for n in range(149))]
     )

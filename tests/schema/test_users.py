@@ -76,7 +76,7 @@ async def test_user_recommendations_come_from_the_recommender_for_that_user(
                     "user_id": "u7",
                     "num_results": 2,
                     "filter": FilterRequest(FILTERS["category"], {"CATEGORY": '"shoes"'}),
-                    "context": {},
+                    "personalize_context": {},
                     "promotion": None,
                 },
             )

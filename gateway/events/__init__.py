@@ -1,0 +1,1 @@
+"""User events to Personalize: the PutEvents sender, the buffer, the Segment webhook."""

@@ -1,0 +1,183 @@
+"""The gateway's ASGI application: Starlette around the GraphQL view, with its lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from zoneinfo import ZoneInfo
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from gateway.catalog.sqlite import CatalogError
+from gateway.events.segment import segment_routes
+from gateway.http.auth import API_KEY_HEADER, build_authenticator
+from gateway.http.body_limit import BodyLimitMiddleware
+from gateway.http.caching import HttpCache
+from gateway.http.graphiql import graphiql_routes
+from gateway.http.persisted_queries import PersistedQueries
+from gateway.http.personalize_context import PersonalizeContextRules
+from gateway.http.request_id import REQUEST_ID_HEADER, RequestIdMiddleware
+from gateway.http.view import GraphQLView
+from gateway.settings import Settings
+from gateway.wiring import Resources, StaticCredentials, open_resources
+from schema import build_schema
+
+logger = logging.getLogger(__name__)
+
+CORS_ALLOWED_HEADERS = ("Content-Type", "Authorization", API_KEY_HEADER, REQUEST_ID_HEADER)
+
+
+class GatewayState(Resources):
+    """The lifespan state every request reads from `request.state`: the resources, and what
+    the HTTP side derives from requests."""
+
+    personalize_context: PersonalizeContextRules
+
+
+def create_app(
+    settings: Settings,
+    *,
+    routes: Sequence[BaseRoute] = (),
+    credentials: StaticCredentials | None = None,
+) -> Starlette:
+    """The gateway for `settings`; `routes` are served alongside (the CLI mounts sample images).
+
+    `credentials` is for a local Personalize only; without it botocore's chain finds them.
+    Raises ConfigurationError when a setting cannot be put to use (an unreadable key file).
+    """
+    schema = build_schema(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_query_aliases,
+        max_tokens=settings.max_query_tokens,
+        introspection=settings.introspection,
+        hide_suggestions=settings.production,
+        show_error_details=not settings.production,
+    )
+    view: GraphQLView = GraphQLView(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=True,
+        authenticator=build_authenticator(settings),
+        subscription_protocols=(),  # no subscriptions; a websocket would bypass the middleware
+        persisted_queries=PersistedQueries(settings.persisted_queries_max_bytes),
+    )
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=CORS_ALLOWED_HEADERS,
+                expose_headers=[REQUEST_ID_HEADER, "WWW-Authenticate"],
+                max_age=settings.cors_max_age,
+            )
+        )
+    # Inside CORS, so that a 413 still carries the headers a browser needs to read it.
+    middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))
+    if settings.production and settings.auth_mode == "none":
+        logger.warning(
+            "Production mode with GATEWAY_AUTH_MODE=none: any client may ask for any user's "
+            "recommendations; set it to api-key or jwt unless a router in front authenticates"
+        )
+
+    rules = personalize_context_rules(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[GatewayState]:
+        async with open_resources(settings, credentials) as resources:
+            yield GatewayState(**resources, personalize_context=rules)
+
+    return Starlette(
+        routes=[
+            Route(
+                "/graphql",
+                HttpCache(
+                    view,
+                    max_age=settings.http_cache_max_age,
+                    vary=("Authorization", API_KEY_HEADER),
+                ),
+                name="graphql",
+            ),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            *(graphiql_routes() if settings.graphiql else ()),
+            *segment_webhook_routes(settings),
+            *routes,
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+
+
+def personalize_context_rules(settings: Settings) -> PersonalizeContextRules:
+    """What to derive from requests, per GATEWAY_RECOMMENDATIONS_CONTEXT and _RANKING_CONTEXT."""
+    return PersonalizeContextRules(
+        fields={
+            name: mapping
+            for name, mapping in (
+                ("recommendations", settings.recommendations_context),
+                ("ranking", settings.ranking_context),
+            )
+            if mapping
+        },
+        time_zone=ZoneInfo(settings.context_time_zone),
+    )
+
+
+def segment_webhook_routes(settings: Settings) -> list[BaseRoute]:
+    """The Segment webhook, when a shared secret is configured."""
+    secret = settings.segment_shared_secret
+    if secret is None:
+        return []
+    return list(segment_routes(secret.get_secret_value(), settings.segment_event_types))
+
+
+async def healthz(request: Request) -> Response:
+    """Alive: the process answers HTTP. Checks no dependency, so a restart never hinges on one."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready to serve: the catalog answers and Personalize is configured.
+
+    Personalize itself is not called: every call is billed, and a regional outage would mark
+    every replica unready at once, turning degraded answers into no answers at all. For the same
+    reason an open circuit breaker leaves the gateway ready (the fallback still answers): its
+    state and the fallback counters are in `details`, for dashboards, not in `checks`.
+    """
+    settings: Settings = request.state.settings
+    checks: dict[str, str] = {}
+    try:
+        await request.state.catalog.ping()
+        checks["catalog"] = "ok"
+    except CatalogError as error:
+        logger.error("Readiness: %s", error)
+        checks["catalog"] = str(error)
+    if not settings.arns_configured:
+        checks["personalize"] = (
+            "no campaign or recommender ARN configured (GATEWAY_RECOMMENDATIONS_ARN, "
+            "GATEWAY_RELATED_ITEMS_ARN, GATEWAY_RANKING_ARN)"
+        )
+    elif not request.state.credentials_found:
+        checks["personalize"] = "no AWS credentials found by botocore's credential chain"
+    else:
+        checks["personalize"] = "ok"
+    ready = all(check == "ok" for check in checks.values())
+    return JSONResponse(
+        {
+            "status": "ready" if ready else "not ready",
+            "checks": checks,
+            "details": {
+                **request.state.recommender.describe(),
+                "events": request.state.events.snapshot(),
+            },
+        },
+        status_code=200 if ready else 503,
+    )

@@ -1,0 +1,114 @@
+"""HTTP caching of GraphQL reads: `Cache-Control` and `ETag` on GET, 304 when nothing changed.
+
+Only a successful query answered over GET may be cached (Strawberry refuses mutations over
+GET): in the browser's own cache (`private`: answers are personal), for `max_age` seconds, then
+revalidated with `If-None-Match`, so an unchanged answer costs a 304 and no body. Everything
+else the endpoint answers (POST, errors, the IDE page) is marked `no-store` unless it says
+otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import MutableMapping, Sequence
+from typing import Any, Final
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+NOT_STORED: Final = "no-store"
+RESULT_SUCCEEDED_KEY: Final = "gateway.result_succeeded"
+
+
+def mark_result(scope: MutableMapping[str, Any], *, succeeded: bool) -> None:
+    """Called by the view: whether the request's GraphQL result had data and no error."""
+    scope[RESULT_SUCCEEDED_KEY] = succeeded
+
+
+class HttpCache:
+    """Wraps the GraphQL endpoint (an ASGI app) to make its successful GET answers cacheable.
+
+    The endpoint says which answers succeeded with `mark_result`; the body is not read again.
+
+    `max_age` is how many seconds a browser may reuse an answer before revalidating it; 0 makes
+    it revalidate every time (and still get a 304 when the answer is the same). `vary` names
+    the request headers an answer depends on besides the URL: those saying who asks.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_age: int, vary: Sequence[str] = ("Authorization",)
+    ) -> None:
+        self.app = app
+        self.cache_control = f"private, max-age={max_age}"
+        self.vary = ", ".join(vary)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+        elif scope["method"] == "GET":
+            await self._get(scope, receive, send)
+        else:
+            await self.app(scope, receive, _not_stored(send))
+
+    async def _get(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A GET answer is one small JSON body: held back until it is known to be cacheable.
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def hold(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await self._answer(scope, start, b"".join(chunks), send)
+            else:
+                await send(message)
+
+        await self.app(scope, receive, hold)
+
+    async def _answer(self, scope: Scope, start: Message, body: bytes, send: Send) -> None:
+        headers = MutableHeaders(scope=start)
+        if start["status"] != 200 or scope.get(RESULT_SUCCEEDED_KEY) is not True:
+            headers.setdefault("cache-control", NOT_STORED)
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        etag = entity_tag(body)
+        headers["cache-control"] = self.cache_control
+        headers["etag"] = etag
+        if self.vary:
+            headers.add_vary_header(self.vary)
+        if etag_matches(Headers(scope=scope).get("if-none-match"), etag):
+            for name in ("content-length", "content-type"):
+                del headers[name]
+            await send({**start, "status": 304})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+
+def _not_stored(send: Send) -> Send:
+    async def mark(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableHeaders(scope=message).setdefault("cache-control", NOT_STORED)
+        await send(message)
+
+    return mark
+
+
+def entity_tag(body: bytes) -> str:
+    """A strong ETag for `body`: equal bodies, equal tags."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an `If-None-Match` header names `etag` (weak comparison, as RFC 9110 says)."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))

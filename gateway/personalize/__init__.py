@@ -1,0 +1,1 @@
+"""Personalize behind the `Recommender` port: the aiobotocore adapter and its fallbacks."""

@@ -1,0 +1,296 @@
+"""The `Recommender` port on Amazon Personalize, through aiobotocore's personalize-runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+from schema.ports import (
+    FilterRequest,
+    InvalidInput,
+    PortError,
+    PromotionRequest,
+    Recommendation,
+    Recommendations,
+    ResourceNotFound,
+    Throttled,
+    Unavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
+)
+MAX_MESSAGE_LENGTH = 500
+_ARN = re.compile(
+    r"arn:aws[a-z-]*:personalize:[a-z0-9-]*:\d*:(?P<kind>[a-z-]+)/[A-Za-z0-9_-]+",
+)
+
+
+FILTERS_HINT = "filters"  # the key of `hints` that says where filters are configured
+
+
+@dataclass(frozen=True, slots=True)
+class RootField:
+    """A GraphQL root field served by Personalize.
+
+    `resource` is what a ResourceNotFoundException means for a field whose resource is not
+    named by an ARN (an event tracker): Personalize's message then names no kind to go by.
+    """
+
+    name: str
+    resource: str | None = None
+
+
+RECOMMENDATIONS = RootField("recommendations")
+RELATED_ITEMS = RootField("relatedItems")
+RANKING = RootField("ranking")
+
+
+class PersonalizeRecommender:
+    """Sends the schema's requests to Personalize and turns its answers and errors into the port's.
+
+    `client` is a personalize-runtime client from the app's lifespan, shared by every request.
+    Each ARN may be a campaign or a recommender (the request field follows the ARN); ranking takes
+    a campaign only. An operation whose ARN is None raises ResourceNotFound: the operation does
+    not exist on this gateway. `hints` says, per root field name (and FILTERS_HINT), where the
+    operator configures its resource, for messages in development. `deadline` bounds each call
+    in seconds, botocore's retries included (its timeouts bound single attempts only). In
+    `production`, ResourceNotFound says nothing of the configuration: the log has the detail.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        recommendations_arn: str | None,
+        related_items_arn: str | None,
+        ranking_arn: str | None,
+        deadline: float | None = None,
+        production: bool = False,
+        hints: Mapping[str, str] | None = None,
+    ) -> None:
+        self._client = client
+        self._deadline = deadline
+        self._production = production
+        self._hints = dict(hints or {})
+        # The request field each ARN goes in, worked out once rather than on every call.
+        self._recommendations = _target(recommendations_arn)
+        self._related_items = _target(related_items_arn)
+        self._ranking = None if ranking_arn is None else {"campaignArn": ranking_arn}
+
+    async def recommend(
+        self,
+        *,
+        user_id: str,
+        num_results: int,
+        filter: FilterRequest | None,
+        personalize_context: Mapping[str, str],
+        promotion: PromotionRequest | None,
+    ) -> Recommendations:
+        target = self._require(self._recommendations, RECOMMENDATIONS)
+        params: dict[str, Any] = {**target, "userId": user_id, "numResults": num_results}
+        params |= _filter_params(filter)
+        if personalize_context:
+            params["context"] = dict(personalize_context)
+        if promotion is not None:
+            params["promotions"] = [_promotion_params(promotion)]
+        response = await self._call(RECOMMENDATIONS, "get_recommendations", params)
+        return _recommendations(response, "itemList")
+
+    async def related_items(
+        self,
+        *,
+        item_id: str,
+        user_id: str | None,
+        num_results: int,
+        filter: FilterRequest | None,
+    ) -> Recommendations:
+        target = self._require(self._related_items, RELATED_ITEMS)
+        params: dict[str, Any] = {**target, "itemId": item_id, "numResults": num_results}
+        if user_id is not None:
+            params["userId"] = user_id
+        params |= _filter_params(filter)
+        response = await self._call(RELATED_ITEMS, "get_recommendations", params)
+        return _recommendations(response, "itemList")
+
+    async def rank(
+        self,
+        *,
+        user_id: str,
+        item_ids: Sequence[str],
+        filter: FilterRequest | None,
+        personalize_context: Mapping[str, str],
+    ) -> Recommendations:
+        target = self._require(self._ranking, RANKING)
+        params: dict[str, Any] = {**target, "userId": user_id, "inputList": list(item_ids)}
+        params |= _filter_params(filter)
+        if personalize_context:
+            params["context"] = dict(personalize_context)
+        response = await self._call(RANKING, "get_personalized_ranking", params)
+        return _recommendations(response, "personalizedRanking")
+
+    async def _call(
+        self, field: RootField, operation: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        deadline = asyncio.timeout(self._deadline)
+        try:
+            async with deadline:
+                response: dict[str, Any] = await getattr(self._client, operation)(**params)
+        except (ClientError, BotoCoreError, TimeoutError) as error:
+            if deadline.expired():
+                logger.warning(
+                    "Personalize call for %s gave no answer within the deadline of %g s",
+                    field.name,
+                    self._deadline,
+                )
+                raise Unavailable(
+                    f"Amazon Personalize did not answer within {self._deadline:g} s; retry later."
+                ) from error
+            raise translate_error(
+                field, error, production=self._production, hints=self._hints
+            ) from error
+        return response
+
+    def _require(self, target: dict[str, str] | None, field: RootField) -> dict[str, str]:
+        if target is None:
+            raise not_available(
+                field,
+                f"{field.name} is not configured on this gateway: it has no Personalize campaign "
+                f"or recommender for it{_unset(self._hints.get(field.name))}.",
+                production=self._production,
+            )
+        return target
+
+
+def translate_error(
+    field: RootField,
+    error: Exception,
+    *,
+    production: bool = False,
+    hints: Mapping[str, str] | None = None,
+) -> PortError:
+    """The port's exception for a failed Personalize call for `field`; details go to the log.
+
+    In `production`, ResourceNotFound is generic (see `not_available`).
+    """
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        code = str(details.get("Code", ""))
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        upstream = _redact(str(details.get("Message", "")))
+        request_id = error.response.get("ResponseMetadata", {}).get("RequestId")
+        logger.warning(
+            "Personalize call for %s failed: %s (HTTP %s, request id %s): %s",
+            field.name,
+            code,
+            status,
+            request_id,
+            details.get("Message"),
+        )
+        if code == "InvalidInputException":
+            return InvalidInput(f"Personalize refused the request: {upstream}")
+        if code == "ResourceNotFoundException":
+            detail = _not_found_message(field, str(details.get("Message", "")), hints or {})
+            return not_available(field, detail, production=production)
+        if code in THROTTLING_CODES or status == 429:
+            return Throttled("Amazon Personalize is throttling requests; retry later.")
+        return Unavailable(f"Amazon Personalize failed to answer ({code or status}).")
+    if isinstance(error, ParamValidationError):
+        logger.warning("Personalize call for %s refused by botocore: %s", field.name, error)
+        return InvalidInput(f"Invalid request to Personalize: {_redact(str(error))}")
+    logger.warning(
+        "Personalize call for %s failed: %s: %s", field.name, type(error).__name__, error
+    )
+    return Unavailable(f"Amazon Personalize is unreachable ({type(error).__name__}); retry later.")
+
+
+def not_available(field: RootField, detail: str, *, production: bool) -> ResourceNotFound:
+    """ResourceNotFound for `field`, whose configuration is missing or wrong.
+
+    In development the client reads `detail`, which may name the setting to fix. In production
+    the client learns nothing about the configuration: a generic message, the detail logged.
+    """
+    if not production:
+        return ResourceNotFound(detail)
+    logger.warning("%s answered NOT_FOUND, its detail hidden in production: %s", field.name, detail)
+    return ResourceNotFound(f"{field.name} is not available on this gateway.")
+
+
+def _unset(hint: str | None) -> str:
+    return f" ({hint} is not set)" if hint else ""
+
+
+def _check(hint: str | None) -> str:
+    return f" (check the gateway's {hint})" if hint else ""
+
+
+def _target(arn: str | None) -> dict[str, str] | None:
+    if arn is None:
+        return None
+    return {"recommenderArn": arn} if ":recommender/" in arn else {"campaignArn": arn}
+
+
+def _filter_params(filter: FilterRequest | None) -> dict[str, Any]:
+    if filter is None:
+        return {}
+    params: dict[str, Any] = {"filterArn": filter.arn}
+    if filter.values:
+        params["filterValues"] = dict(filter.values)
+    return params
+
+
+def _promotion_params(promotion: PromotionRequest) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "name": promotion.name,
+        "percentPromotedItems": promotion.percent_promoted_items,
+    }
+    return params | _filter_params(promotion.filter)
+
+
+def _recommendations(response: Mapping[str, Any], list_key: str) -> Recommendations:
+    return Recommendations(
+        recommendation_id=response.get("recommendationId"),
+        items=tuple(
+            Recommendation(
+                item_id=entry["itemId"],
+                score=entry.get("score"),
+                promotion_name=entry.get("promotionName"),
+                reasons=tuple(entry.get("reason", ())),
+            )
+            for entry in response.get(list_key, ())
+        ),
+    )
+
+
+def _not_found_message(field: RootField, upstream: str, hints: Mapping[str, str]) -> str:
+    resource = field.resource
+    if resource is None:
+        match = _ARN.search(upstream)
+        if match is None:
+            return f"Personalize could not find a resource {field.name} uses: {_redact(upstream)}"
+        if match["kind"] == "filter":
+            return (
+                "The filter named in the request does not exist in Personalize"
+                f"{_check(hints.get(FILTERS_HINT))}."
+            )
+        resource = match["kind"]
+    return (
+        f"The {resource} configured for {field.name} does not exist in Personalize"
+        f"{_check(hints.get(field.name))}."
+    )
+
+
+def _redact(message: str) -> str:
+    """The upstream message without ARNs (account ids and resource names stay in the log)."""
+    redacted = _ARN.sub(lambda match: f"<{match['kind']}>", message).strip()
+    if len(redacted) > MAX_MESSAGE_LENGTH:
+        redacted = redacted[: MAX_MESSAGE_LENGTH - 1] + "…"
+    return redacted or "no details given"

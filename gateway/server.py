@@ -1,0 +1,63 @@
+"""Serving the app with uvicorn on a socket bound before start-up, and the start-up banner."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+
+import uvicorn
+from starlette.applications import Starlette
+
+from gateway.console import EXIT_FAILURE, EXIT_OK
+from gateway.logs import build_log_config
+from gateway.settings import Settings
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def run_server(app: Starlette, settings: Settings, sock: socket.socket) -> int:
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=build_log_config(settings.log_level),
+        server_header=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+    )
+    server = uvicorn.Server(config)
+    # uvicorn raises Ctrl-C again once it has shut down gracefully: that is a clean exit.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+    return EXIT_OK if server.started else EXIT_FAILURE
+
+
+def print_banner(settings: Settings, upstream: str, user_id: str) -> None:
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(settings.host, settings.host)
+    base = f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
+    query = (
+        f'{{ recommendations(userId: "{user_id}", numResults: 5) '
+        "{ items { itemId score item { title price } } } }"
+    )
+    lines = [
+        f"Personalize gateway on {upstream}, catalog {settings.catalog_path}",
+        f"  GraphQL:  {base}/graphql",
+    ]
+    if settings.graphiql:
+        lines.append(f"  GraphiQL: {base}/graphql  (open it in a browser)")
+    lines += [
+        f"  A first query: {query}",
+        f"  curl -s {base}/graphql -H 'content-type: application/json' \\",
+        "    -d '" + '{"query": "' + query.replace('"', '\\"') + '"}' + "'",
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)

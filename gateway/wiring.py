@@ -1,0 +1,204 @@
+"""The composition root: `Settings` turned into the adapters' constructor arguments.
+
+The only module that knows both the settings and the adapters; the adapters take plain
+arguments and never see a setting's name, except through the `hints` given here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+
+from gateway.catalog.sqlite import SqliteCatalog
+from gateway.events.buffer import EventBuffer
+from gateway.events.sender import DirectEventSink, PutEventsSender
+from gateway.personalize.breaker import CircuitBreaker
+from gateway.personalize.fallback import (
+    FallbackItemsError,
+    FallbackRecommender,
+    load_fallback_items,
+)
+from gateway.personalize.recommender import FILTERS_HINT, PersonalizeRecommender
+from gateway.personalize.stale import StaleStore
+from gateway.settings import ConfigurationError, Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StaticCredentials:
+    """Fixed AWS credentials, for a local Personalize (which checks no signature).
+
+    Real AWS credentials are never passed this way: botocore's chain finds them.
+    """
+
+    access_key_id: str
+    secret_access_key: str
+
+
+LOCAL_CREDENTIALS = StaticCredentials("local", "local")
+
+
+class Resources(TypedDict):
+    """What the lifespan opens once and every request reads from `request.state`."""
+
+    settings: Settings
+    personalize_runtime: Any
+    personalize_events: Any
+    recommender: FallbackRecommender
+    catalog: SqliteCatalog
+    filters: dict[str, str]
+    credentials_found: bool
+    events: DirectEventSink | EventBuffer
+
+
+def setting_hints() -> dict[str, str]:
+    """Where an operator configures each operation's resource, for development messages."""
+    return {
+        "recommendations": Settings.env_var("recommendations_arn"),
+        "relatedItems": Settings.env_var("related_items_arn"),
+        "ranking": Settings.env_var("ranking_arn"),
+        "recordEvents": Settings.env_var("event_tracking_id"),
+        FILTERS_HINT: Settings.env_var("filters"),
+    }
+
+
+def fallback_items(settings: Settings) -> tuple[str, ...]:
+    """The fallback items file's ids (none if unset); ConfigurationError if it is unusable."""
+    if settings.fallback_items_file is None:
+        return ()
+    try:
+        return load_fallback_items(settings.fallback_items_file)
+    except FallbackItemsError as error:
+        raise ConfigurationError(f"{Settings.env_var('fallback_items_file')}: {error}") from None
+
+
+def personalize_recommender(client: Any, settings: Settings) -> PersonalizeRecommender:
+    """Personalize through `client`, for the ARNs in `settings`."""
+    return PersonalizeRecommender(
+        client,
+        recommendations_arn=settings.recommendations_arn,
+        related_items_arn=settings.related_items_arn,
+        ranking_arn=settings.ranking_arn,
+        deadline=settings.upstream_deadline,
+        production=settings.production,
+        hints=setting_hints(),
+    )
+
+
+def fallback_recommender(client: Any, settings: Settings, stale: StaleStore) -> FallbackRecommender:
+    """Personalize through `client` with the stand-ins `settings` configure."""
+    popular = None
+    if settings.fallback_arn is not None:
+        popular = PersonalizeRecommender(
+            client,
+            recommendations_arn=settings.fallback_arn,
+            related_items_arn=None,
+            ranking_arn=None,
+            deadline=settings.fallback_deadline,
+            production=settings.production,
+        )
+    return FallbackRecommender(
+        personalize_recommender(client, settings),
+        stale=stale,
+        breaker=CircuitBreaker(
+            failure_threshold=settings.breaker_failure_threshold,
+            cool_down=settings.breaker_cool_down,
+        ),
+        popular=popular,
+        popular_items=fallback_items(settings),
+    )
+
+
+def stale_store(settings: Settings) -> StaleStore:
+    """The store of last good answers, sized by the settings."""
+    return StaleStore(max_entries=settings.stale_max_entries, max_age=settings.stale_max_age)
+
+
+def event_buffer(sender: PutEventsSender, settings: Settings) -> EventBuffer:
+    """The buffer sized and timed by the GATEWAY_EVENTS_* settings."""
+    return EventBuffer(
+        sender,
+        max_batch=settings.events_max_batch,
+        capacity=settings.events_buffer_size,
+        flush_interval=settings.events_flush_interval,
+        attempts=settings.events_delivery_attempts,
+        backoff=settings.events_retry_backoff,
+        shutdown_timeout=settings.events_shutdown_timeout,
+    )
+
+
+def client_config(settings: Settings) -> AioConfig:
+    """Timeouts, retries and pool size of every Personalize client."""
+    return AioConfig(
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
+        max_pool_connections=settings.max_pool_connections,
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_resources(
+    settings: Settings, credentials: StaticCredentials | None = None
+) -> AsyncIterator[Resources]:
+    """Open the Personalize clients and the catalog for the app's life; close them all after."""
+    session = AioSession()
+    client_options: dict[str, Any] = {
+        "region_name": settings.aws_region,
+        "config": client_config(settings),
+    }
+    if credentials is not None:
+        client_options["aws_access_key_id"] = credentials.access_key_id
+        client_options["aws_secret_access_key"] = credentials.secret_access_key
+        credentials_found = True
+    else:
+        credentials_found = await session.get_credentials() is not None
+        if not credentials_found:
+            logger.warning("No AWS credentials found: every Personalize call will fail")
+    if not settings.arns_configured:
+        logger.warning("No Personalize campaign or recommender ARN is configured")
+    async with contextlib.AsyncExitStack() as stack:
+        runtime = await stack.enter_async_context(
+            session.create_client(
+                "personalize-runtime",
+                endpoint_url=settings.personalize_endpoint_url,
+                **client_options,
+            )
+        )
+        events = await stack.enter_async_context(
+            session.create_client(
+                "personalize-events", endpoint_url=settings.events_endpoint, **client_options
+            )
+        )
+        catalog = await stack.enter_async_context(SqliteCatalog.open(settings.catalog_path))
+        stale = stale_store(settings)
+        sender = PutEventsSender(
+            events,
+            settings.event_tracking_id,
+            caches=[stale],
+            production=settings.production,
+            hints=setting_hints(),
+        )
+        event_sink: DirectEventSink | EventBuffer = DirectEventSink(
+            sender, max_batch=settings.events_max_batch
+        )
+        if settings.events_delivery == "buffered":
+            # Entered after the client, so closed before it: the buffer is flushed on shutdown.
+            event_sink = await stack.enter_async_context(event_buffer(sender, settings))
+        yield Resources(
+            settings=settings,
+            personalize_runtime=runtime,
+            personalize_events=events,
+            recommender=fallback_recommender(runtime, settings, stale),
+            catalog=catalog,
+            filters=dict(settings.filters),
+            credentials_found=credentials_found,
+            events=event_sink,
+        )

@@ -1,0 +1,130 @@
+"""The circuit breaker on a hand-moved clock."""
+
+import logging
+
+import pytest
+
+from gateway.personalize.breaker import BreakerState, CircuitBreaker
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def open_breaker(clock: Clock, threshold: int = 3, cool_down: float = 10.0) -> CircuitBreaker:
+    breaker = CircuitBreaker(failure_threshold=threshold, cool_down=cool_down, clock=clock)
+    for _ in range(threshold):
+        breaker.allow()
+        breaker.record_failure()
+    return breaker
+
+
+def test_breaker_stays_closed_below_the_threshold() -> None:
+    breaker = CircuitBreaker(failure_threshold=3, cool_down=10.0, clock=Clock())
+    breaker.record_failure()
+    breaker.record_failure()
+
+    assert (breaker.state, breaker.allow()) == (BreakerState.CLOSED, True)
+
+
+def test_breaker_success_resets_the_consecutive_count() -> None:
+    breaker = CircuitBreaker(failure_threshold=3, cool_down=10.0, clock=Clock())
+    for outcome in ("failure", "failure", "success", "failure", "failure"):
+        getattr(breaker, f"record_{outcome}")()
+
+    assert (breaker.state, breaker.consecutive_failures) == (BreakerState.CLOSED, 2)
+
+
+def test_breaker_opens_at_the_threshold_and_refuses_calls() -> None:
+    breaker = open_breaker(Clock())
+
+    assert (breaker.state, breaker.allow()) == (BreakerState.OPEN, False)
+
+
+def test_breaker_refuses_calls_until_the_cool_down_ends() -> None:
+    clock = Clock()
+    breaker = open_breaker(clock, cool_down=10.0)
+    clock.now += 9.9
+
+    assert breaker.allow() is False
+
+
+def test_breaker_lets_one_probe_through_after_the_cool_down() -> None:
+    clock = Clock()
+    breaker = open_breaker(clock, cool_down=10.0)
+    clock.now += 10.0
+
+    assert ([breaker.allow(), breaker.allow()], breaker.state) == (
+        [True, False],
+        BreakerState.HALF_OPEN,
+    )
+
+
+def test_breaker_probe_success_closes_it() -> None:
+    clock = Clock()
+    breaker = open_breaker(clock)
+    clock.now += 10.0
+    breaker.allow()
+
+    breaker.record_success()
+
+    assert (breaker.state, breaker.allow()) == (BreakerState.CLOSED, True)
+
+
+def test_breaker_probe_failure_opens_it_for_another_cool_down() -> None:
+    clock = Clock()
+    breaker = open_breaker(clock, cool_down=10.0)
+    clock.now += 10.0
+    breaker.allow()
+
+    breaker.record_failure()
+    clock.now += 9.9
+
+    assert (breaker.state, breaker.allow()) == (BreakerState.OPEN, False)
+
+
+def test_breaker_abandoned_probe_lets_the_next_call_probe() -> None:
+    clock = Clock()
+    breaker = open_breaker(clock)
+    clock.now += 10.0
+    breaker.allow()
+
+    breaker.record_abandoned()
+
+    assert (breaker.state, breaker.allow(), breaker.state) == (
+        BreakerState.OPEN,
+        True,
+        BreakerState.HALF_OPEN,
+    )
+
+
+def test_breaker_logs_every_transition(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    caplog.set_level(logging.INFO, logger="gateway.personalize.breaker")
+    breaker = open_breaker(clock, threshold=2, cool_down=5.0)
+    clock.now += 5.0
+    breaker.allow()
+    breaker.record_success()
+
+    assert [record.getMessage() for record in caplog.records] == [
+        "Circuit breaker closed -> open: 2 consecutive Personalize calls failed; serving the "
+        "fallback for 5 s",
+        "Circuit breaker open -> half-open: letting one probe call through",
+        "Circuit breaker half-open -> closed: Personalize answered; calling it again",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("threshold", "cool_down", "message"),
+    [
+        (0, 1.0, "failure_threshold must be 1 or more, got 0"),
+        (1, 0.0, "cool_down must be more than 0 seconds, got 0.0"),
+    ],
+)
+def test_breaker_refuses_unusable_settings(threshold: int, cool_down: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        CircuitBreaker(failure_threshold=threshold, cool_down=cool_down)
