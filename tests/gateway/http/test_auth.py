@@ -561,7 +561,7 @@ async def test_app_auth_401_carries_cors_headers(open_gateway: OpenGateway) -> N
 
 def test_jwt_unreadable_key_file_stops_the_start_naming_its_setting(tmp_path: Path) -> None:
     absent = tmp_path / "absent.json"
-    settings = Settings(**JWT_SETTINGS, auth_jwks_file=absent)
+    settings = Settings.model_validate(JWT_SETTINGS | {"auth_jwks_file": absent})
 
     with pytest.raises(ConfigurationError) as caught:
         build_authenticator(settings)
@@ -572,7 +572,7 @@ def test_jwt_unreadable_key_file_stops_the_start_naming_its_setting(tmp_path: Pa
 
 
 def test_jwt_algorithm_unfit_for_the_key_stops_the_start() -> None:
-    settings = Settings(**HS256_SETTINGS, auth_jwt_algorithms=["HS1"])
+    settings = Settings.model_validate(HS256_SETTINGS | {"auth_jwt_algorithms": ["HS1"]})
 
     with pytest.raises(ConfigurationError) as caught:
         build_authenticator(settings)

@@ -6,12 +6,11 @@ import difflib
 import json
 import os
 import re
-import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     Field,
     SecretStr,
@@ -22,18 +21,27 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gateway.settings.formats import (
+    ARN_PATTERN,
+    CampaignOrRecommenderArn,
+    EndpointUrl,
+    RankingCampaignArn,
+    Region,
+    Scope,
+    TimeZone,
+    TrackingId,
+    check_algorithms,
+    check_api_key_digests,
+    check_context_fields,
+    check_cors_origins,
+    check_filters,
+    check_segment_event_types,
+)
 from schema import limits
 
 ENV_PREFIX = "GATEWAY_"
 REGION_ENV_VARS = ("GATEWAY_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
 
-ARN_PATTERN = re.compile(
-    r"^arn:aws[a-z-]*:personalize:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12}):"
-    r"(?P<kind>campaign|recommender|filter)/(?P<name>[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"
-)
-REGION_PATTERN = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
-FILTER_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
-ARN_EXAMPLE = "arn:aws:personalize:us-east-1:123456789012:campaign/my-campaign"
 FILTERS_EXAMPLE = (
     'an object of filter name to filter ARN, e.g. {"exclude-purchased": '
     '"arn:aws:personalize:us-east-1:123456789012:filter/exclude-purchased"}'
@@ -45,10 +53,7 @@ NOT_SETTINGS = frozenset({"GATEWAY_INTERFACE"})
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 Environment = Literal["development", "production"]
 AuthMode = Literal["none", "api-key", "jwt"]
-SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
-SCOPE_PATTERN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]{1,200}$")  # RFC 6749 scope-token
 EventsDelivery = Literal["sync", "buffered"]
-CONTEXT_SOURCES = ("device", "hour", "weekday")  # what the gateway derives from a request
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_USER_CLAIM = "sub"
@@ -81,20 +86,22 @@ class Settings(BaseSettings):
         validate_by_alias=True,
     )
 
-    aws_region: str = Field(default="us-east-1", validation_alias=AliasChoices(*REGION_ENV_VARS))
-    personalize_endpoint_url: str | None = None
-    events_endpoint_url: str | None = None
-    recommendations_arn: str | None = None
-    related_items_arn: str | None = None
-    ranking_arn: str | None = None
-    filters: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    aws_region: Region = Field(default="us-east-1", validation_alias=AliasChoices(*REGION_ENV_VARS))
+    personalize_endpoint_url: EndpointUrl | None = None
+    events_endpoint_url: EndpointUrl | None = None
+    recommendations_arn: CampaignOrRecommenderArn | None = None
+    related_items_arn: CampaignOrRecommenderArn | None = None
+    ranking_arn: RankingCampaignArn | None = None
+    filters: Annotated[dict[str, str], NoDecode, AfterValidator(check_filters)] = Field(
+        default_factory=dict
+    )
     catalog_path: Path = Path("var/catalog.db")
     connect_timeout: float = Field(default=1.0, gt=0)
     read_timeout: float = Field(default=2.0, gt=0)
     max_attempts: int = Field(default=3, ge=1, le=10)
     max_pool_connections: int = Field(default=50, ge=1)
     upstream_deadline: float = Field(default=3.0, gt=0, le=60)
-    fallback_arn: str | None = None
+    fallback_arn: CampaignOrRecommenderArn | None = None
     fallback_deadline: float = Field(default=0.5, gt=0, le=60)
     fallback_items_file: Path | None = None
     stale_max_entries: int = Field(default=5000, ge=0)
@@ -104,7 +111,9 @@ class Settings(BaseSettings):
     shutdown_timeout: int = Field(default=10, ge=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode, AfterValidator(check_cors_origins)] = Field(
+        default_factory=list
+    )
     cors_max_age: int = Field(default=600, ge=0, le=86_400)
     http_cache_max_age: int = Field(default=0, ge=0, le=31_536_000)
     persisted_queries_max_bytes: int = Field(default=8 * 1024 * 1024, ge=0, le=1024**3)
@@ -116,19 +125,23 @@ class Settings(BaseSettings):
     max_query_tokens: int = Field(default=limits.DEFAULT_MAX_TOKENS, ge=100, le=1_000_000)
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=100 * 1024 * 1024)
     auth_mode: AuthMode = "none"
-    auth_api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    auth_api_keys: Annotated[list[str], NoDecode, AfterValidator(check_api_key_digests)] = Field(
+        default_factory=list, repr=False
+    )
     auth_jwt_secret: SecretStr | None = None
     auth_jwt_public_key_file: Path | None = None
     auth_jwks_file: Path | None = None
-    auth_jwt_algorithms: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    auth_jwt_algorithms: Annotated[list[str], NoDecode, AfterValidator(check_algorithms)] = Field(
+        default_factory=list
+    )
     auth_jwt_audience: str | None = None
     auth_jwt_issuer: str | None = None
     auth_jwt_leeway: float = Field(default=30.0, ge=0, le=300)
     auth_user_claim: str = Field(default=DEFAULT_USER_CLAIM, min_length=1, max_length=100)
-    auth_any_user_scope: str = DEFAULT_ANY_USER_SCOPE
+    auth_any_user_scope: Scope = DEFAULT_ANY_USER_SCOPE
     auth_allow_anonymous: bool = False
     log_level: LogLevel = "info"
-    event_tracking_id: str | None = None
+    event_tracking_id: TrackingId | None = None
     events_delivery: EventsDelivery = "sync"
     events_max_batch: int = Field(default=100, ge=1, le=10_000)
     events_buffer_size: int = Field(default=10_000, ge=1)
@@ -137,12 +150,16 @@ class Settings(BaseSettings):
     events_retry_backoff: float = Field(default=0.5, gt=0, le=60)
     events_shutdown_timeout: float = Field(default=10.0, gt=0)
     segment_shared_secret: SecretStr | None = None
-    segment_event_types: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=lambda: dict(DEFAULT_SEGMENT_EVENT_TYPES)
+    segment_event_types: Annotated[
+        dict[str, str], NoDecode, AfterValidator(check_segment_event_types)
+    ] = Field(default_factory=lambda: dict(DEFAULT_SEGMENT_EVENT_TYPES))
+    recommendations_context: Annotated[
+        dict[str, str], NoDecode, AfterValidator(check_context_fields)
+    ] = Field(default_factory=dict)
+    ranking_context: Annotated[dict[str, str], NoDecode, AfterValidator(check_context_fields)] = (
+        Field(default_factory=dict)
     )
-    recommendations_context: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
-    ranking_context: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
-    context_time_zone: str = "UTC"
+    context_time_zone: TimeZone = "UTC"
 
     @property
     def production(self) -> bool:
@@ -216,40 +233,6 @@ class Settings(BaseSettings):
     def _blank_means_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("aws_region")
-    @classmethod
-    def _check_region(cls, value: str) -> str:
-        if not REGION_PATTERN.match(value):
-            raise ValueError(f"{value!r} is not an AWS region name such as us-east-1")
-        return value
-
-    @field_validator("personalize_endpoint_url", "events_endpoint_url")
-    @classmethod
-    def _check_endpoint_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http(s) URL such as http://127.0.0.1:4566")
-        return value.rstrip("/")
-
-    @field_validator("recommendations_arn", "related_items_arn", "fallback_arn")
-    @classmethod
-    def _check_campaign_or_recommender(cls, value: str | None) -> str | None:
-        if value is not None:
-            _check_arn(value, {"campaign", "recommender"})
-        return value
-
-    @field_validator("ranking_arn")
-    @classmethod
-    def _check_ranking_campaign(cls, value: str | None) -> str | None:
-        if value is not None and _check_arn(value, {"campaign", "recommender"}) == "recommender":
-            raise ValueError(
-                f"{value} is a recommender, but Personalize's GetPersonalizedRanking only accepts "
-                "a campaign (of a personalized-ranking solution version): set a campaign ARN"
-            )
-        return value
-
     @field_validator(
         "filters",
         "segment_event_types",
@@ -269,21 +252,6 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
-    @field_validator("filters")
-    @classmethod
-    def _check_filters(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, arn in value.items():
-            if not FILTER_NAME_PATTERN.match(name):
-                raise ValueError(
-                    f"filter name {name!r} must be 1-63 letters, digits, '-' or '_', "
-                    "starting with a letter or digit"
-                )
-            try:
-                _check_arn(arn, {"filter"})
-            except ValueError as error:
-                raise ValueError(f"filter {name!r}: {error}") from None
-        return value
-
     @field_validator("cors_origins", "auth_api_keys", "auth_jwt_algorithms", mode="before")
     @classmethod
     def _parse_list(cls, value: Any, info: ValidationInfo) -> Any:
@@ -299,71 +267,10 @@ class Settings(BaseSettings):
             return [entry.strip() for entry in re.split(separators, text) if entry.strip()]
         return value
 
-    @field_validator("cors_origins")
-    @classmethod
-    def _check_cors_origins(cls, value: list[str]) -> list[str]:
-        for origin in value:
-            if origin == "*":
-                continue
-            parts = urlsplit(origin)
-            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
-                raise ValueError(
-                    f"{origin!r} is not an origin: write scheme://host[:port] with no path or "
-                    "trailing slash (e.g. https://shop.example.com), or *"
-                )
-        return value
-
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower_log_level(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
-
-    @field_validator("event_tracking_id")
-    @classmethod
-    def _check_tracking_id(cls, value: str | None) -> str | None:
-        if value is not None and len(value) > limits.MAX_ID_LENGTH:
-            raise ValueError(
-                f"a tracking id has at most {limits.MAX_ID_LENGTH} characters, got {len(value)}"
-            )
-        return value
-
-    @field_validator("segment_event_types")
-    @classmethod
-    def _check_segment_event_types(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, event_type in value.items():
-            if not name or not 1 <= len(event_type) <= 256:
-                raise ValueError(
-                    f"{name!r}: {event_type!r} must map a Segment event name to a Personalize "
-                    'event type of 1 to 256 characters, e.g. {"Order Completed": "purchase"}'
-                )
-        return value
-
-    @field_validator("recommendations_context", "ranking_context")
-    @classmethod
-    def _check_context_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, source in value.items():
-            if not limits.CONTEXT_KEY.fullmatch(key):
-                raise ValueError(
-                    f"context name {key!r} must be 1-150 letters, digits or '_' (Personalize's "
-                    'rule), e.g. {"DEVICE_TYPE": "device", "HOUR_OF_DAY": "hour"}'
-                )
-            if source not in CONTEXT_SOURCES:
-                raise ValueError(
-                    f"context {key!r}: {source!r} is not something the gateway derives; use "
-                    f"one of {', '.join(CONTEXT_SOURCES)}"
-                )
-        return value
-
-    @field_validator("context_time_zone")
-    @classmethod
-    def _check_time_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{value!r} is not a time zone of the IANA database, such as Europe/Paris or UTC"
-            ) from None
-        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -377,34 +284,6 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_choice(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("auth_api_keys")
-    @classmethod
-    def _check_api_key_digests(cls, value: list[str]) -> list[str]:
-        for index, digest in enumerate(value, start=1):
-            # The entry is not quoted back: it may be a key pasted by mistake.
-            if not SHA256_HEX.match(digest):
-                raise ValueError(
-                    f"entry {index} is not a SHA-256 digest (64 hex digits); store digests, "
-                    "never keys: make one with `personalize-gateway auth hash-key`"
-                )
-        return [digest.lower() for digest in value]
-
-    @field_validator("auth_jwt_algorithms")
-    @classmethod
-    def _check_algorithms(cls, value: list[str]) -> list[str]:
-        # Which names fit the key is checked when the keys are read (gateway.http.jwt_keys).
-        for name in value:
-            if name.lower() == "none":
-                raise ValueError("'none' is never allowed: a token must be signed")
-        return value
-
-    @field_validator("auth_any_user_scope")
-    @classmethod
-    def _check_scope(cls, value: str) -> str:
-        if not SCOPE_PATTERN.match(value):
-            raise ValueError(f"{value!r} is not an OAuth scope: printable, no spaces or quotes")
-        return value
 
     @model_validator(mode="after")
     def _check_auth(self) -> Settings:
@@ -461,16 +340,6 @@ class Settings(BaseSettings):
                     f"Personalize in {self.aws_region} ({self.env_var('aws_region')})"
                 )
         return self
-
-
-def _check_arn(arn: str, kinds: set[str]) -> str:
-    match = ARN_PATTERN.match(arn)
-    if match is None:
-        raise ValueError(f"{arn!r} is not a Personalize ARN such as {ARN_EXAMPLE}")
-    if match["kind"] not in kinds:
-        wanted = " or ".join(sorted(kinds))
-        raise ValueError(f"{arn} is a {match['kind']} ARN; expected a {wanted} ARN")
-    return match["kind"]
 
 
 def describe_validation_error(error: ValidationError) -> str:
