@@ -298,7 +298,7 @@ class Model:
                 known.append((item_id, item))
         values = scores[[item for _, item in known]]
         total = float(values.sum())
-        shares = (values / total if total > 0 else np.full(len(known), 1 / max(len(known), 1)))
+        shares = values / total if total > 0 else np.full(len(known), 1 / max(len(known), 1))
         listed = shares.tolist()
         order = sorted(range(len(known)), key=lambda position: -listed[position])
         ranked = [ScoredItem(known[position][0], listed[position]) for position in order]
