@@ -457,8 +457,19 @@ def _put_events(state: EmulatorState, body: Mapping[str, Any]) -> None:
 
 def _put_items(state: EmulatorState, body: Mapping[str, Any]) -> None:
     _dataset(state, body["datasetArn"], "ITEMS")
-    for item in body["items"]:
-        state.model.put_item(item["itemId"], _properties(item.get("properties"), "items"))
+    known = state.item_columns
+    items = [
+        (item["itemId"], _properties(item.get("properties"), "items")) for item in body["items"]
+    ]
+    for item_id, columns in items:
+        unknown = sorted(columns.keys() - known)
+        if known and unknown:
+            raise invalid_input(
+                f"items: {item_id!r} has the property {unknown[0]!r}, which is not a field of the "
+                f"Items dataset (fields: {', '.join(sorted(known))})"
+            )
+    for item_id, columns in items:
+        state.model.put_item(item_id, columns)
     return None
 
 

@@ -286,6 +286,16 @@ def test_put_item_can_be_filtered_on(runtime: BaseClient, events: BaseClient) ->
     assert ids(items) == ["new-lamp"]
 
 
+def test_put_item_with_a_property_the_items_dataset_lacks_is_invalid_input(
+    events: BaseClient,
+) -> None:
+    params = {
+        "datasetArn": CONFIG.dataset_arn("ITEMS"),
+        "items": [{"itemId": "new-odd", "properties": '{"colour": "red"}'}],
+    }
+    assert error(events.put_items, **params) == (400, "InvalidInputException")
+
+
 def test_put_item_is_returned_by_metadata_columns(runtime: BaseClient, events: BaseClient) -> None:
     put_items(events, ("new-rug", {"category": "rugs", "title": "Wool Rug"}))
 
