@@ -77,13 +77,28 @@ def main() -> None:
             "p50 < 1 ms",
         )
     )
+    categories = sorted({metadata["CATEGORY"] for metadata in model.items.values() if metadata})
+    p50, p99 = _handler_latencies(model, users, rng, categories)
+    rows.append(
+        (
+            f"... with the category filter ({len(categories)} categories) p50 / p99",
+            f"{p50:.3f} / {p99:.3f} ms",
+            "p99 <= 1 ms",
+        )
+    )
 
     started = time.perf_counter()
     rates = hit_rates(dataset, users=1_000, k=NUM_RESULTS, seed=SEED)
     elapsed = time.perf_counter() - started
-    rows.append((f"hit@{rates.k} recommend ({rates.users} users)", f"{rates.recommend:.3f}", ""))
-    rows.append((f"hit@{rates.k} popular, seen items left out", f"{rates.popular:.3f}", ""))
-    rows.append(("hit-rate ratio recommend / popular", f"{rates.ratio:.2f}", ">= 2 (aim 3)"))
+    rows.append(
+        (
+            f"hit@{rates.k} recommend ({rates.users} users, seen items filtered out of both)",
+            f"{rates.recommend:.3f}",
+            "",
+        )
+    )
+    rows.append((f"hit@{rates.k} popular", f"{rates.popular:.3f}", ""))
+    rows.append(("hit-rate ratio recommend / popular", f"{rates.ratio:.2f}", ">= 4"))
     rows.append(("evaluation (hold-out, training, 2,000 calls)", _seconds(elapsed), ""))
 
     print(
@@ -106,15 +121,23 @@ def _latencies(call: Callable[[], object]) -> tuple[float, float]:
     return statistics.median(timings), percentiles[98]
 
 
-def _handler_latencies(model: Model, users: list[str], rng: random.Random) -> tuple[float, float]:
-    """GetRecommendations through the emulator's ASGI app with no socket: the handler's cost."""
+def _handler_latencies(
+    model: Model, users: list[str], rng: random.Random, categories: list[str] | None = None
+) -> tuple[float, float]:
+    """GetRecommendations through the emulator's ASGI app with no socket: the handler's cost,
+    with the sample's `category` filter on a random category when `categories` are given."""
     config = EmulatorConfig.default()
     app = create_emulator_app(EmulatorState(config=config, model=model))
     campaign = config.campaign_arn("user-personalization")
+    category_filter = config.filter_arn("category")
     loop = asyncio.new_event_loop()
 
     async def call() -> None:
-        body = json.dumps({"campaignArn": campaign, "userId": rng.choice(users)}).encode()
+        request: dict[str, object] = {"campaignArn": campaign, "userId": rng.choice(users)}
+        if categories:
+            request["filterArn"] = category_filter
+            request["filterValues"] = {"CATEGORY": f'"{rng.choice(categories)}"'}
+        body = json.dumps(request).encode()
         sent: list[Message] = []
 
         async def receive() -> Message:

@@ -1,10 +1,11 @@
 """The local Personalize's ASGI app: Personalize's REST-JSON wire protocol over the local model.
 
 Routes come from botocore's service models, so every operation of `personalize-runtime` and
-`personalize-events` answers at its real path. GetRecommendations, GetPersonalizedRanking and
-PutEvents work; the other operations validate their input and answer with the error Personalize
-would give for resources this emulator does not have. Errors have AWS's shape (status,
-`x-amzn-ErrorType`, `{"message": ...}`) so botocore raises ClientError with the right code.
+`personalize-events` answers at its real path. GetRecommendations, GetPersonalizedRanking,
+PutEvents, PutItems and PutUsers work; the other operations validate their input and answer with
+the error Personalize would give for resources this emulator does not have. Errors have AWS's
+shape (status, `x-amzn-ErrorType`, `{"message": ...}`) so botocore raises ClientError with the
+right code.
 
 For tests and benchmarks (not part of Personalize, never faulted or counted):
     GET  /_emulator/faults           {"latency_ms", "jitter_ms", "throttle_rate", "error_rate"}
@@ -22,12 +23,13 @@ import json
 import logging
 import math
 import random
+import re
 import threading
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -38,7 +40,7 @@ from emulator.config import Deployment, EmulatorConfig, Recipe
 from emulator.dataset import Interaction
 from emulator.event_ids import RecentEventIds
 from emulator.faults import Faults
-from emulator.filters import FilterValueError, ItemPredicate
+from emulator.filters import FilterValueError, ItemFilter, ItemPredicate
 from emulator.validation import (
     ERROR_NAMESPACE,
     METADATA_DATASET_TYPE,
@@ -57,6 +59,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_NUM_RESULTS = 25
 PROMOTED_ITEM_REASON = "Promoted item"
+NULL_SESSION_ID = "null"
 _JSON = "application/json"
 
 
@@ -205,17 +208,26 @@ def _get_recommendations(state: EmulatorState, body: Mapping[str, Any]) -> dict[
     item_id: str | None = body.get("itemId")
     source = _source(state.model, deployment, user_id, item_id)
     num_results: int = body.get("numResults", DEFAULT_NUM_RESULTS)
-    history = state.model.history(user_id) if user_id else ()
-    accept = _predicate(state, body.get("filterArn"), body.get("filterValues"), history)
-    columns = _metadata_columns(state, body.get("metadataColumns"))
+    columns = _metadata_columns(state, deployment, body.get("metadataColumns"))
+    request = _FilterContext(
+        state,
+        user_id,
+        # CurrentItem is the item of a related-items request, and only of those.
+        item_id if deployment.recipe is Recipe.SIMILAR_ITEMS else None,
+    )
+    accept = request.filter(body.get("filterArn"), body.get("filterValues"))
     promotions = body.get("promotions") or ()
     if promotions:
-        chosen = _promote(state, source, num_results, accept, promotions[0], history, body)
+        chosen = _promote(request, source, num_results, accept, promotions[0], body)
     else:
         chosen = [(scored, None) for scored in source(num_results, accept)]
-    with_score = deployment.recipe is Recipe.USER_PERSONALIZATION
+    # Only user-personalization campaigns answer scores; domain recommenders, SIMS and
+    # popularity-count do not:
+    # https://docs.aws.amazon.com/personalize/latest/dg/how-recommendation-scoring-works.html
+    with_score = deployment.kind == "campaign" and deployment.recipe is Recipe.USER_PERSONALIZATION
+    reasons = deployment.options.reasons
     items = [
-        _predicted_item(state, scored, with_score, columns, promotion)
+        _predicted_item(state, scored, with_score, columns, promotion, reasons)
         for scored, promotion in chosen
     ]
     return {"itemList": items, "recommendationId": _recommendation_id()}
@@ -240,7 +252,8 @@ def _source(
     if recipe is Recipe.USER_PERSONALIZATION:
         if not user_id:
             raise invalid_input(f"userId is required for {what}.")
-        return lambda count, accept: model.recommend(user_id, count, accept)
+        weight = deployment.options.exploration_weight
+        return lambda count, accept: model.recommend(user_id, count, accept, weight)
     if recipe is Recipe.SIMILAR_ITEMS:
         if not item_id:
             raise invalid_input(f"itemId is required for {what}.")
@@ -252,40 +265,57 @@ def _source(
     )
 
 
-def _predicate(
-    state: EmulatorState,
-    filter_arn: str | None,
-    filter_values: Mapping[str, str] | None,
-    history: Sequence[Interaction],
-) -> ItemPredicate | None:
-    if not filter_arn:
-        return None
-    expression = state.config.find_filter(filter_arn)
-    if expression is None:
-        raise resource_not_found(f"Resource {filter_arn} does not exist.")
-    try:
-        return expression.bind(filter_values or {}, items=state.model.items, history=history)
-    except FilterValueError as error:
-        raise invalid_input(str(error)) from None
+class _FilterContext:
+    """What the filters of one request are bound to: the user (history and metadata) and, for
+    related items, the current item."""
+
+    def __init__(self, state: EmulatorState, user_id: str | None, item_id: str | None) -> None:
+        self.state = state
+        self.history: Sequence[Interaction] = state.model.history(user_id) if user_id else ()
+        self.user = state.model.user(user_id) if user_id else {}
+        self.current_item = None if item_id is None else state.model.items.get(item_id, {})
+
+    def filter(
+        self, filter_arn: str | None, filter_values: Mapping[str, str] | None
+    ) -> ItemFilter | None:
+        if not filter_arn:
+            return None
+        expression = self.state.config.find_filter(filter_arn)
+        if expression is None:
+            raise resource_not_found(f"Resource {filter_arn} does not exist.")
+        model = self.state.model
+        try:
+            return expression.bind(
+                filter_values or {},
+                items=model.items,
+                history=self.history,
+                index=model.index,
+                current_item=self.current_item,
+                user=self.user,
+            )
+        except FilterValueError as error:
+            raise invalid_input(str(error)) from None
 
 
 def _promote(
-    state: EmulatorState,
+    request: _FilterContext,
     source: Source,
     num_results: int,
     accept: ItemPredicate | None,
     promotion: Mapping[str, Any],
-    history: Sequence[Interaction],
     body: Mapping[str, Any],
 ) -> list[tuple[ScoredItem, str | None]]:
     """Fill a share of the slots from the promotion's filter, the rest from the request's.
 
     Promoted items keep their order among themselves and take random places among the others,
-    as Personalize documents it.
+    and there are as many as the promotion's filter allows, as Personalize documents it:
+    https://docs.aws.amazon.com/personalize/latest/dg/promoting-items.html. The promotion's
+    filterArn is optional in the API reference (API_RS_Promotion.html): without one, every
+    item qualifies.
     """
     name: str = promotion["name"]  # validation made name and percentPromotedItems required
     percent: int = promotion["percentPromotedItems"]
-    promote = _predicate(state, promotion.get("filterArn"), promotion.get("filterValues"), history)
+    promote = request.filter(promotion.get("filterArn"), promotion.get("filterValues"))
     promoted = source(math.ceil(num_results * percent / 100), promote)
     promoted_ids = {scored.item_id for scored in promoted}
 
@@ -308,11 +338,24 @@ def _promote(
 
 
 def _metadata_columns(
-    state: EmulatorState, metadata_columns: Mapping[str, Sequence[str]] | None
+    state: EmulatorState,
+    deployment: Deployment,
+    metadata_columns: Mapping[str, Sequence[str]] | None,
 ) -> list[tuple[str, str]]:
-    """(requested name, dataset column) pairs for the ITEMS columns asked for."""
+    """(requested name, dataset column) pairs for the ITEMS columns asked for.
+
+    Metadata comes only from a campaign or recommender with metadata enabled
+    (enableMetadataWithRecommendations):
+    https://docs.aws.amazon.com/personalize/latest/dg/getting-recommendations-with-metadata.html
+    """
     if not metadata_columns:
         return []
+    if not deployment.options.metadata:
+        raise invalid_input(
+            f"metadataColumns requires metadata in recommendations to be enabled for "
+            f"{deployment.kind} {deployment.arn}; enable it (enableMetadataWithRecommendations) "
+            "or leave metadataColumns out."
+        )
     known = state.item_columns
     pairs: list[tuple[str, str]] = []
     for requested in metadata_columns.get(METADATA_DATASET_TYPE, ()):
@@ -332,13 +375,15 @@ def _predicted_item(
     with_score: bool,
     columns: Sequence[tuple[str, str]],
     promotion: str | None = None,
+    reasons: bool = False,
 ) -> dict[str, Any]:
     item: dict[str, Any] = {"itemId": scored.item_id}
     if with_score and scored.score is not None:
         item["score"] = scored.score
     if promotion is not None:
         item["promotionName"] = promotion
-        item["reason"] = [PROMOTED_ITEM_REASON]
+        if reasons:
+            item["reason"] = [PROMOTED_ITEM_REASON]
     if columns:
         metadata = state.model.items.get(scored.item_id, {})
         item["metadata"] = {
@@ -363,9 +408,10 @@ def _get_personalized_ranking(state: EmulatorState, body: Mapping[str, Any]) -> 
             "GetPersonalizedRanking needs a campaign with a personalized-ranking recipe."
         )
     user_id: str = body["userId"]
-    history = state.model.history(user_id)
-    accept = _predicate(state, body.get("filterArn"), body.get("filterValues"), history)
-    columns = _metadata_columns(state, body.get("metadataColumns"))
+    accept = _FilterContext(state, user_id, None).filter(
+        body.get("filterArn"), body.get("filterValues")
+    )
+    columns = _metadata_columns(state, deployment, body.get("metadataColumns"))
     ranked = state.model.rank(user_id, body["inputList"])
     if accept is not None:
         ranked = [scored for scored in ranked if accept(scored.item_id)]
@@ -380,6 +426,10 @@ def _put_events(state: EmulatorState, body: Mapping[str, Any]) -> None:
     tracking_id: str = body["trackingId"]
     if tracking_id not in state.config.tracking_ids:
         raise resource_not_found(f"Event tracker with tracking id {tracking_id} does not exist.")
+    if body["sessionId"] == NULL_SESSION_ID:
+        # Personalize answers 200 and records nothing for the session id "null":
+        # https://github.com/aws/aws-sdk-js/issues/3371
+        return None
     # Personalize ties the events of a session without a user to the session id.
     user_id: str = body.get("userId") or body["sessionId"]
     for event in body["eventList"]:
@@ -400,6 +450,73 @@ def _put_events(state: EmulatorState, body: Mapping[str, Any]) -> None:
         )
         state.model.record(interaction)
     return None
+
+
+# --- PutItems and PutUsers ---------------------------------------------------------------------
+
+
+def _put_items(state: EmulatorState, body: Mapping[str, Any]) -> None:
+    _dataset(state, body["datasetArn"], "ITEMS")
+    known = state.item_columns
+    items = [
+        (item["itemId"], _properties(item.get("properties"), "items")) for item in body["items"]
+    ]
+    for item_id, columns in items:
+        unknown = sorted(columns.keys() - known)
+        if known and unknown:
+            raise invalid_input(
+                f"items: {item_id!r} has the property {unknown[0]!r}, which is not a field of the "
+                f"Items dataset (fields: {', '.join(sorted(known))})"
+            )
+    for item_id, columns in items:
+        state.model.put_item(item_id, columns)
+    return None
+
+
+def _put_users(state: EmulatorState, body: Mapping[str, Any]) -> None:
+    _dataset(state, body["datasetArn"], "USERS")
+    for user in body["users"]:
+        state.model.put_user(user["userId"], _properties(user.get("properties"), "users"))
+    return None
+
+
+def _dataset(state: EmulatorState, arn: str, dataset_type: Literal["ITEMS", "USERS"]) -> None:
+    expected = state.config.dataset_arn(dataset_type)
+    if arn != expected:
+        raise resource_not_found(
+            f"Resource {arn} does not exist: the {dataset_type.title()} dataset of the local "
+            f"Personalize is {expected}."
+        )
+
+
+def _properties(raw: str | None, what: str) -> dict[str, str]:
+    """The dataset columns of PutItems/PutUsers properties.
+
+    Keys are the camel-case names of the schema's fields (numberOfRatings is NUMBER_OF_RATINGS),
+    values are strings (several categorical values joined with |):
+    https://docs.aws.amazon.com/personalize/latest/dg/API_UBS_Item.html
+    """
+    if raw is None:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise invalid_input(f"{what}: properties must be a JSON object string, got {raw!r}")
+    columns: dict[str, str] = {}
+    for key, value in parsed.items():
+        if isinstance(value, (dict, list)) or value is None:
+            raise invalid_input(
+                f"{what}: property {key!r} must be a string or a number, got {value!r}"
+            )
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        columns[_CAMEL_BOUNDARY.sub("_", key).upper()] = str(value)
+    return columns
+
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 # --- operations this emulator has no resources for --------------------------------------------
@@ -428,6 +545,8 @@ _HANDLERS: dict[str, Handler] = {
     "GetRecommendations": _get_recommendations,
     "GetPersonalizedRanking": _get_personalized_ranking,
     "PutEvents": _put_events,
+    "PutItems": _put_items,
+    "PutUsers": _put_users,
 }
 
 

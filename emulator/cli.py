@@ -108,6 +108,8 @@ def describe(personalize: Any) -> str:
         lines.append(f"  recommender  {config.recommender_arn(name)}  ({recipe})")
     for name, expression in config.filters.items():
         lines.append(f"  filter       {config.filter_arn(name)}  {expression.text}")
+    for dataset_type in ("ITEMS", "USERS"):
+        lines.append(f"  dataset      {config.dataset_arn(dataset_type)}")
     for tracking_id in config.tracking_ids:
         lines.append(f"  tracking id  {tracking_id}")
     lines.append("Press Ctrl-C to stop.")

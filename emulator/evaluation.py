@@ -4,9 +4,10 @@ Protocol (leave the last new item out): for each evaluated user, the held-out in
 last one whose item the user had not interacted with before; that interaction and everything the
 user did after it are removed, and the model is trained on what remains (every other user's
 interactions included). A user counts as a hit when the held-out item is among the top k of
-`recommend`. The baseline is `popular`, given the advantage `recommend` has by design: the items the
-user already interacted with are left out of it. Users whose held-out item would be their very first
-interaction are not evaluated, since there is nothing to personalize from.
+`recommend`. The baseline is `popular`. Both leave out the items the user already interacted with,
+as an app does with a filter (`EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")`): the
+recommender itself does not. Users whose held-out item would be their very first interaction are
+not evaluated, since there is nothing to personalize from.
 """
 
 from __future__ import annotations
@@ -91,10 +92,10 @@ def hit_rates(
     recommend_hits = 0
     popular_hits = 0
     for user_id, item_id in split.held_out.items():
-        recommended = model.recommend(user_id, k)
+        seen = _excluding({interaction.item_id for interaction in model.history(user_id)})
+        recommended = model.recommend(user_id, k, accept=seen)
         recommend_hits += any(scored.item_id == item_id for scored in recommended)
-        seen = {interaction.item_id for interaction in model.history(user_id)}
-        popular = model.popular(k, accept=_excluding(seen))
+        popular = model.popular(k, accept=seen)
         popular_hits += any(scored.item_id == item_id for scored in popular)
     count = max(len(split.held_out), 1)
     return HitRates(len(split.held_out), k, recommend_hits / count, popular_hits / count)

@@ -3,22 +3,32 @@
 Grammar (keywords are case-insensitive, column names are matched upper-case)::
 
     filter      := expression ("|" expression)*
-    expression  := ("INCLUDE" | "EXCLUDE") "ItemID" "WHERE" condition
+    expression  := ("INCLUDE" | "EXCLUDE") "ItemID" "WHERE" condition ["IF" user_test]
     condition   := conjunction ("OR" conjunction)*
     conjunction := primary ("AND" primary)*
     primary     := "(" condition ")" | comparison
-    comparison  := "Items" "." COLUMN ("IN" | "NOT" "IN") list
-                 | "Items" "." COLUMN ("=" | "!=" | "<" | "<=" | ">" | ">=") scalar
+    comparison  := "Items" "." COLUMN ("IN" | "NOT" "IN") (list | current)
+                 | "Items" "." COLUMN ("=" | "!=" | "<" | "<=" | ">" | ">=") (scalar | current)
                  | "Interactions" "." "EVENT_TYPE" ("IN" | "NOT" "IN") list
+    user_test   := user_check ("AND" user_check)*
+    user_check  := "CurrentUser" "." COLUMN (("IN" | "NOT" "IN") list | OPERATOR scalar)
+    current     := "CurrentItem" "." COLUMN          (related-items requests only)
     list        := "(" scalar ("," scalar)* ")"
     scalar      := STRING | NUMBER | PLACEHOLDER        e.g. "shoes", 100, $CATEGORY
 
 Expressions joined with `|` combine as Personalize documents it: the INCLUDE results are united,
-the EXCLUDE results are united, and the EXCLUDE union is taken out of the INCLUDE union.
+the EXCLUDE results are united, and the EXCLUDE union is taken out of the INCLUDE union. An
+expression whose IF test fails for the current user (or whose user lacks the field) is left out.
+Elements and examples: https://docs.aws.amazon.com/personalize/latest/dg/creating-filter-expressions.html
+and https://docs.aws.amazon.com/personalize/latest/dg/item-recommendation-filter-examples.html
+
+A bound filter tells the recommender, when it can, a superset of the items it accepts (from an
+index of item ids by column value), so a filter keeping few items does not walk the catalog.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +42,10 @@ ItemPredicate: TypeAlias = Callable[[str], bool]
 
 MAX_DISTINCT_FIELDS = 5
 """Personalize's limit on distinct dataset fields in one filter."""
+
+INTERACTIONS_PER_EVENT_TYPE = 100
+"""Filters consider each user's 100 most recent interactions per event type:
+https://docs.aws.amazon.com/personalize/latest/dg/filter-expressions.html"""
 
 _KEYWORDS = frozenset(
     {"INCLUDE", "EXCLUDE", "ITEMID", "WHERE", "AND", "OR", "NOT", "IN", "ITEMS", "INTERACTIONS"}
@@ -170,14 +184,14 @@ def _at(text: str, position: int) -> str:
 
 # --- syntax tree ------------------------------------------------------------------------------
 
-Dataset = Literal["Items", "Interactions"]
+Dataset = Literal["Items", "Interactions", "CurrentUser"]
 Action = Literal["INCLUDE", "EXCLUDE"]
 
 
 @dataclass(frozen=True, slots=True)
 class _Scalar:
-    kind: Literal["STRING", "NUMBER", "PLACEHOLDER"]
-    text: str
+    kind: Literal["STRING", "NUMBER", "PLACEHOLDER", "CURRENT_ITEM"]
+    text: str  # for CURRENT_ITEM, the column of the current item
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +216,7 @@ class _Expression:
     action: Action
     condition: _Condition
     placeholders: frozenset[str]
+    user_test: tuple[_Comparison, ...] = ()  # IF CurrentUser... (all must hold)
 
 
 class _Parser:
@@ -255,9 +270,40 @@ class _Parser:
         self.dataset: Dataset | None = None
         self.placeholders: set[str] = set()
         condition = self.condition()
+        user_test: list[_Comparison] = []
         if self.is_word("IF"):
-            raise self.fail("AND, OR, | or the end of the expression (IF is not supported here)")
-        return _Expression(action, condition, frozenset(self.placeholders))
+            self.advance()
+            user_test.append(self.user_check())
+            while self.is_word("AND"):
+                self.advance()
+                user_test.append(self.user_check())
+        return _Expression(action, condition, frozenset(self.placeholders), tuple(user_test))
+
+    def user_check(self) -> _Comparison:
+        if not self.is_word("CURRENTUSER"):
+            raise self.fail("CurrentUser (IF tests only the current user's fields)")
+        self.advance()
+        self.expect("DOT", ". after CurrentUser")
+        column_token = self.token
+        if column_token.kind != "WORD":
+            raise self.fail("a column of the Users dataset")
+        self.advance()
+        column = column_token.text.upper()
+        self.count_field("Users", column, column_token)
+        if self.is_word("NOT"):
+            self.advance()
+            if not self.is_word("IN"):
+                raise self.fail("IN after NOT")
+            self.advance()
+            values = self.value_list(allow_placeholder=False)
+            return _Comparison("CurrentUser", column, "NOT IN", values)
+        if self.is_word("IN"):
+            self.advance()
+            return _Comparison("CurrentUser", column, "IN", self.value_list(allow_placeholder=True))
+        if self.token.kind == "OPERATOR":
+            operator = self.advance().text
+            return _Comparison("CurrentUser", column, operator, (self.number(),))
+        raise self.fail("IN, NOT IN, =, !=, <, <=, > or >=")
 
     def condition(self) -> _Condition:
         parts = [self.conjunction()]
@@ -303,16 +349,29 @@ class _Parser:
             return _Comparison(dataset, column, "NOT IN", values)
         if self.is_word("IN"):
             self.advance()
+            if dataset == "Items" and self.is_word("CURRENTITEM"):
+                return _Comparison(dataset, column, "IN", (self.current_item(),))
             return _Comparison(dataset, column, "IN", self.value_list(allow_placeholder=True))
         if self.token.kind == "OPERATOR":
             if dataset == "Interactions":
                 raise self.fail("IN or NOT IN (event types are compared as strings)")
             operator = self.advance().text
+            if self.is_word("CURRENTITEM"):
+                return _Comparison(dataset, column, operator, (self.current_item(),))
             return _Comparison(dataset, column, operator, (self.number(),))
         expected = (
             "IN or NOT IN" if dataset == "Interactions" else "IN, NOT IN, =, !=, <, <=, > or >="
         )
         raise self.fail(expected)
+
+    def current_item(self) -> _Scalar:
+        self.advance()
+        self.expect("DOT", ". after CurrentItem")
+        token = self.token
+        if token.kind != "WORD":
+            raise self.fail("a column of the Items dataset")
+        self.advance()
+        return _Scalar("CURRENT_ITEM", token.text.upper())
 
     def dataset_name(self) -> Dataset:
         if not self.is_word("ITEMS", "INTERACTIONS"):
@@ -432,16 +491,120 @@ def parse_filter_values(key: str, raw: str) -> list[str]:
         position += 1
 
 
+class ItemIndex:
+    """Item ids by the values of each Items column, built per column on first use.
+
+    Categorical values separated by | are indexed one by one. `put` keeps the index current when
+    an item is added or replaced (PutItems).
+    """
+
+    def __init__(self, items: Mapping[str, Mapping[str, str]]) -> None:
+        self._items = items
+        self._values: dict[str, dict[str, set[str]]] = {}
+        self._frozen: dict[tuple[str, str], frozenset[str]] = {}
+        self._numbers: dict[str, tuple[list[float], list[str]]] = {}
+
+    def with_value(self, column: str, value: str) -> frozenset[str]:
+        """The ids of the items whose `column` holds `value`."""
+        key = (column, value)
+        found = self._frozen.get(key)
+        if found is None:
+            found = self._frozen[key] = frozenset(self._column(column).get(value, ()))
+        return found
+
+    def with_any(self, column: str, values: frozenset[str]) -> frozenset[str]:
+        if len(values) == 1:
+            return self.with_value(column, next(iter(values)))
+        return frozenset[str]().union(*(self.with_value(column, value) for value in values))
+
+    def compared(self, column: str, operator: str, bound: float) -> frozenset[str] | None:
+        """The ids of the items whose numeric `column` compares to `bound`; None for !=."""
+        if operator == "!=":
+            return None
+        numbers = self._numbers.get(column)
+        if numbers is None:
+            pairs = sorted(
+                (number, item_id)
+                for item_id, metadata in self._items.items()
+                if (number := _number_of(metadata.get(column))) is not None
+            )
+            numbers = self._numbers[column] = ([n for n, _ in pairs], [i for _, i in pairs])
+        values, ids = numbers
+        low, high = 0, len(values)
+        if operator in ("<", "<="):
+            high = (bisect.bisect_left if operator == "<" else bisect.bisect_right)(values, bound)
+        elif operator in (">", ">="):
+            low = (bisect.bisect_right if operator == ">" else bisect.bisect_left)(values, bound)
+        else:  # =
+            low, high = bisect.bisect_left(values, bound), bisect.bisect_right(values, bound)
+        return frozenset(ids[low:high])
+
+    def put(self, item_id: str, old: Mapping[str, str], new: Mapping[str, str]) -> None:
+        """Move `item_id` from its `old` metadata to its `new` metadata."""
+        for column, values in self._values.items():
+            for value in _split(old.get(column)):
+                values.get(value, set()).discard(item_id)
+            for value in _split(new.get(column)):
+                values.setdefault(value, set()).add(item_id)
+        self._frozen.clear()
+        self._numbers.clear()
+
+    def _column(self, column: str) -> dict[str, set[str]]:
+        values = self._values.get(column)
+        if values is None:
+            values = self._values[column] = {}
+            for item_id, metadata in self._items.items():
+                for value in _split(metadata.get(column)):
+                    values.setdefault(value, set()).add(item_id)
+        return values
+
+
+def _split(raw: str | None) -> list[str]:
+    if raw is None:
+        return []
+    return raw.split("|") if "|" in raw else [raw]
+
+
+def _number_of(raw: str | None) -> float | None:
+    return None if raw is None else _to_float(raw)
+
+
+class ItemFilter:
+    """A filter bound to one request: call it with an item id to know if the item is kept.
+
+    `candidates`, when not None, holds every item the filter can keep (and maybe more), so a
+    recommender may look at those alone.
+    """
+
+    __slots__ = ("accept", "candidates")
+
+    def __init__(self, accept: ItemPredicate, candidates: frozenset[str] | None = None) -> None:
+        self.accept = accept
+        self.candidates = candidates
+
+    def __call__(self, item_id: str) -> bool:
+        return self.accept(item_id)
+
+
+_Part = tuple[ItemPredicate, "frozenset[str] | None"]
+
+
 class _Binder:
     def __init__(
         self,
         values: Mapping[str, str],
         items: Mapping[str, Mapping[str, str]],
         history: Sequence[Interaction],
+        index: ItemIndex | None,
+        current_item: Mapping[str, str] | None,
+        user: Mapping[str, str],
     ) -> None:
         self.values = values
         self.items = items
         self.history = history
+        self.index = index
+        self.current_item = current_item
+        self.user = user
         self.resolved: dict[str, list[str]] = {}
         self._event_types: dict[str, frozenset[str]] | None = None
 
@@ -455,11 +618,24 @@ class _Binder:
         for scalar in scalars:
             if scalar.kind == "PLACEHOLDER":
                 out.update(self.placeholder(scalar.text))
+            elif scalar.kind == "CURRENT_ITEM":
+                out.update(_split(self.current(scalar.text)))
             else:
                 out.add(scalar.text)
         return frozenset(out)
 
-    def number(self, scalar: _Scalar) -> float:
+    def current(self, column: str) -> str | None:
+        if self.current_item is None:
+            raise FilterValueError(
+                f"CurrentItem.{column}: a filter with CurrentItem applies only to related items "
+                "(an itemId and a related-items recipe)"
+            )
+        return self.current_item.get(column)
+
+    def number(self, scalar: _Scalar) -> float | None:
+        """The bound of a numeric comparison; None when the current item has no such number."""
+        if scalar.kind == "CURRENT_ITEM":
+            return _number_of(self.current(scalar.text))
         if scalar.kind != "PLACEHOLDER":
             return float(scalar.text)
         parsed = self.placeholder(scalar.text)
@@ -474,30 +650,61 @@ class _Binder:
 
     @property
     def event_types(self) -> dict[str, frozenset[str]]:
-        """The lower-cased event types of the user's interactions with each item."""
+        """The lower-cased event types of the user's interactions with each item, counting only
+        the INTERACTIONS_PER_EVENT_TYPE newest interactions of each type."""
         if self._event_types is None:
             by_item: dict[str, set[str]] = {}
-            for interaction in self.history:
-                by_item.setdefault(interaction.item_id, set()).add(interaction.event_type.lower())
+            counts: dict[str, int] = {}
+            for interaction in reversed(self.history):
+                event_type = interaction.event_type.lower()
+                count = counts.get(event_type, 0)
+                if count == INTERACTIONS_PER_EVENT_TYPE:
+                    continue
+                counts[event_type] = count + 1
+                by_item.setdefault(interaction.item_id, set()).add(event_type)
             self._event_types = {item: frozenset(types) for item, types in by_item.items()}
         return self._event_types
 
-    def compile(self, condition: _Condition) -> ItemPredicate:
+    def applies(self, test: Sequence[_Comparison]) -> bool:
+        """Whether the IF test holds for the current user (a missing field fails it)."""
+        for comparison in test:
+            raw = self.user.get(comparison.column)
+            if raw is None:
+                return False
+            if comparison.operator in ("IN", "NOT IN"):
+                found = not self.strings(comparison.values).isdisjoint(_split(raw))
+                if found != (comparison.operator == "IN"):
+                    return False
+                continue
+            value, bound = _to_float(raw), self.number(comparison.values[0])
+            if value is None or bound is None:
+                return False
+            if not _COMPARATORS[comparison.operator](value, bound):
+                return False
+        return True
+
+    def compile(self, condition: _Condition) -> _Part:
         if isinstance(condition, _Junction):
             parts = [self.compile(part) for part in condition.parts]
+            predicates = [predicate for predicate, _ in parts]
+            known = [candidates for _, candidates in parts if candidates is not None]
             if condition.operator == "AND":
-                return lambda item_id: all(part(item_id) for part in parts)
-            return lambda item_id: any(part(item_id) for part in parts)
+                narrowed = frozenset.intersection(*known) if known else None
+                return (lambda item_id: all(part(item_id) for part in predicates)), narrowed
+            united = frozenset[str]().union(*known) if len(known) == len(parts) else None
+            return (lambda item_id: any(part(item_id) for part in predicates)), united
         if condition.dataset == "Interactions":
             return self.compile_interactions(condition)
         return self.compile_items(condition)
 
-    def compile_interactions(self, comparison: _Comparison) -> ItemPredicate:
+    def compile_interactions(self, comparison: _Comparison) -> _Part:
         wanted = frozenset(value.lower() for value in self.strings(comparison.values))
         event_types = self.event_types
         negate = comparison.operator == "NOT IN"
         if "*" in wanted:
-            return (lambda _item_id: False) if negate else event_types.__contains__
+            if negate:
+                return (lambda _item_id: False), frozenset()
+            return event_types.__contains__, frozenset(event_types)
 
         def matches(item_id: str) -> bool:
             types = event_types.get(item_id)
@@ -505,34 +712,46 @@ class _Binder:
                 return False
             return bool(types - wanted) if negate else not types.isdisjoint(wanted)
 
-        return matches
+        if negate:
+            return matches, frozenset(event_types)
+        kept = frozenset(
+            item for item, types in event_types.items() if not types.isdisjoint(wanted)
+        )
+        return kept.__contains__, kept
 
-    def compile_items(self, comparison: _Comparison) -> ItemPredicate:
+    def compile_items(self, comparison: _Comparison) -> _Part:
         items = self.items
         column = comparison.column
         operator = comparison.operator
         if operator in ("IN", "NOT IN"):
             wanted = self.strings(comparison.values)
-            negate = operator == "NOT IN"
+            if operator == "IN" and self.index is not None:
+                kept = self.index.with_any(column, wanted)
+                return kept.__contains__, kept
 
             def contains(item_id: str) -> bool:
                 raw = items.get(item_id, _NO_METADATA).get(column)
                 if raw is None:
-                    return negate
+                    return operator == "NOT IN"
                 # Categorical fields hold several values separated by |.
                 found = not wanted.isdisjoint(raw.split("|")) if "|" in raw else raw in wanted
-                return found != negate
+                return found != (operator == "NOT IN")
 
-            return contains
+            return contains, None
         bound = self.number(comparison.values[0])
+        if bound is None:
+            return (lambda _item_id: False), frozenset()
+        if self.index is not None:
+            compared = self.index.compared(column, operator, bound)
+            if compared is not None:
+                return compared.__contains__, compared
         compare = _COMPARATORS[operator]
 
         def compares(item_id: str) -> bool:
-            raw = items.get(item_id, _NO_METADATA).get(column)
-            value = None if raw is None else _to_float(raw)
+            value = _number_of(items.get(item_id, _NO_METADATA).get(column))
             return value is not None and compare(value, bound)
 
-        return compares
+        return compares, None
 
 
 _COMPARATORS: dict[str, Callable[[float, float], bool]] = {
@@ -563,16 +782,31 @@ class FilterExpression:
 
     @property
     def item_columns(self) -> frozenset[str]:
-        """The Items columns the filter reads (upper-case)."""
+        """The Items columns the filter reads (upper-case), CurrentItem's included."""
         columns: set[str] = set()
+        for comparison in self._comparisons():
+            if comparison.dataset == "Items":
+                columns.add(comparison.column)
+                columns.update(v.text for v in comparison.values if v.kind == "CURRENT_ITEM")
+        return frozenset(columns)
+
+    @property
+    def uses_current_item(self) -> bool:
+        """Whether the filter compares items with CurrentItem (related-items requests only)."""
+        return any(
+            value.kind == "CURRENT_ITEM"
+            for comparison in self._comparisons()
+            for value in comparison.values
+        )
+
+    def _comparisons(self) -> Iterator[_Comparison]:
         pending: list[_Condition] = [expression.condition for expression in self._expressions]
         while pending:
             condition = pending.pop()
             if isinstance(condition, _Junction):
                 pending.extend(condition.parts)
-            elif condition.dataset == "Items":
-                columns.add(condition.column)
-        return frozenset(columns)
+            else:
+                yield condition
 
     def bind(
         self,
@@ -580,14 +814,20 @@ class FilterExpression:
         *,
         items: Mapping[str, Mapping[str, str]],
         history: Sequence[Interaction],
-    ) -> ItemPredicate:
-        """The predicate of this filter for one request.
+        index: ItemIndex | None = None,
+        current_item: Mapping[str, str] | None = None,
+        user: Mapping[str, str] = _NO_METADATA,
+    ) -> ItemFilter:
+        """The filter for one request.
 
         An INCLUDE expression needs every one of its placeholders in `values`; an EXCLUDE
-        expression with a missing placeholder is left out, as Personalize does.
+        expression with a missing placeholder is left out, as Personalize does, and so is an
+        expression whose IF test fails for `user`. `current_item` is the metadata of the item
+        of a related-items request (None for other requests). With an `index`, the filter
+        knows its candidates.
         """
-        binder = _Binder(values, items, history)
-        includes: list[ItemPredicate] = []
+        binder = _Binder(values, items, history, index, current_item, user)
+        includes: list[_Part] = []
         excludes: list[ItemPredicate] = []
         for expression in self._expressions:
             missing = sorted(expression.placeholders - values.keys())
@@ -598,21 +838,33 @@ class FilterExpression:
                     f"filterValues has no value for ${missing[0]}, which this filter's INCLUDE "
                     f"expression needs ({self.text})"
                 )
-            predicate = binder.compile(expression.condition)
-            (includes if expression.action == "INCLUDE" else excludes).append(predicate)
+            if expression.user_test and not binder.applies(expression.user_test):
+                continue
+            part = binder.compile(expression.condition)
+            if expression.action == "INCLUDE":
+                includes.append(part)
+            else:
+                excludes.append(part[0])
         return _combine(includes, excludes)
 
 
-def _combine(includes: list[ItemPredicate], excludes: list[ItemPredicate]) -> ItemPredicate:
-    if not excludes and len(includes) == 1:
-        return includes[0]
-    if not includes and len(excludes) == 1:
+def _combine(includes: list[_Part], excludes: list[ItemPredicate]) -> ItemFilter:
+    known = [candidates for _, candidates in includes if candidates is not None]
+    candidates = (
+        frozenset[str]().union(*known) if includes and len(known) == len(includes) else None
+    )
+    accepts = [predicate for predicate, _ in includes]
+    if not excludes and len(accepts) == 1:
+        return ItemFilter(accepts[0], candidates)
+    if not accepts and not excludes:
+        return ItemFilter(lambda _item_id: True)
+    if not accepts and len(excludes) == 1:
         exclude = excludes[0]
-        return lambda item_id: not exclude(item_id)
+        return ItemFilter(lambda item_id: not exclude(item_id))
 
     def accept(item_id: str) -> bool:
-        if includes and not any(include(item_id) for include in includes):
+        if accepts and not any(include(item_id) for include in accepts):
             return False
         return not any(exclude(item_id) for exclude in excludes)
 
-    return accept
+    return ItemFilter(accept, candidates)

@@ -5,7 +5,15 @@ Training builds a user x item matrix of event weights, keeps for every item its 
 are the similarity rows of their latest distinct items, weighted by recency, summed, normalised and
 blended with popularity (the less history, the more popularity). Events recorded afterwards
 (PutEvents) change a user's history, and so their next recommendations, at once; the similarities
-themselves stay as trained, like a Personalize solution version between retrainings.
+themselves stay as trained, like a Personalize solution version between retrainings. Items added
+since training (PutItems, or a first event) have no similarities: they rise by popularity and are
+explored with the campaign's explorationWeight.
+
+Scores follow Personalize's rules: user-personalization scores are a distribution over the whole
+catalog (they sum to 1), personalized-ranking scores sum to 1 over the input items, and an item
+absent from training scores 0 (https://docs.aws.amazon.com/personalize/latest/dg/
+how-recommendation-scoring-works.html, https://docs.aws.amazon.com/personalize/latest/dg/
+rankings.html). Items the user interacted with are not left out: filters do that.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from emulator.dataset import Dataset, Interaction
-from emulator.filters import ItemPredicate
+from emulator.filters import ItemFilter, ItemIndex, ItemPredicate
 
 EVENT_WEIGHTS: Mapping[str, float] = MappingProxyType(
     {"view": 1.0, "click": 1.0, "cart": 2.0, "addtocart": 2.0, "purchase": 4.0, "buy": 4.0}
@@ -38,6 +46,8 @@ POPULARITY_HALF_LIFE = 30 * 86_400  # seconds
 _Floats = npt.NDArray[np.float64]
 _EXCLUDED = -1.0
 _SCAN_LIMIT = 500  # newest events scanned for a user's recent distinct items
+_CANDIDATE_CACHE = 1_024  # filters' candidate sets kept as index arrays
+_NO_METADATA: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +89,6 @@ class _History:
                     break
         return recent
 
-    def seen(self) -> npt.NDArray[np.int32]:
-        known = np.frombuffer(self.items, dtype=np.int32)
-        return known[known >= 0]
-
 
 def _timestamp(interaction: Interaction) -> int:
     return interaction.timestamp
@@ -98,11 +104,15 @@ class Model:
         similarities: npt.NDArray[np.float32],
         popularity: _Floats,
         reference_time: int,
+        users: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         """Assemble a model from trained parts; `Model.train` is the usual way to get one."""
-        self._items = items
+        self._items: dict[str, Mapping[str, str]] = dict(items)
+        self._items_view = MappingProxyType(self._items)
+        self._users: dict[str, Mapping[str, str]] = dict(users or {})
         self._ids = list(items)
         self._index = {item_id: index for index, item_id in enumerate(self._ids)}
+        self._trained = len(self._ids)  # items from this index on were added after training
         self._neighbours = neighbours
         self._similarities = similarities
         self._popularity_counts = popularity
@@ -110,6 +120,8 @@ class Model:
         self._popular_order: list[int] | None = None
         self._reference_time = reference_time
         self._histories: dict[str, _History] = {}
+        self.index = ItemIndex(self._items_view)
+        self._candidates: dict[frozenset[str], npt.NDArray[np.intp]] = {}
 
     @classmethod
     def train(cls, dataset: Dataset) -> Model:
@@ -146,7 +158,7 @@ class Model:
             np.float64, copy=False
         )
 
-        model = cls(MappingProxyType(items), neighbours, similarities, popularity, reference_time)
+        model = cls(items, neighbours, similarities, popularity, reference_time, dataset.users)
         histories = model._histories
         for interaction, column in zip(interactions, columns.tolist(), strict=True):
             history = histories.get(interaction.user_id)
@@ -159,7 +171,43 @@ class Model:
     @property
     def items(self) -> Mapping[str, Mapping[str, str]]:
         """Every item the model knows, with its metadata columns ({} when it has none)."""
-        return self._items
+        return self._items_view
+
+    def user(self, user_id: str) -> Mapping[str, str]:
+        """The user's metadata columns ({} for a user without any)."""
+        return self._users.get(user_id, _NO_METADATA)
+
+    def is_trained_on(self, item_id: str) -> bool:
+        """Whether the item was present in training (items added since were not)."""
+        index = self._index.get(item_id)
+        return index is not None and index < self._trained
+
+    def put_item(self, item_id: str, metadata: Mapping[str, str]) -> None:
+        """Add an item or replace its metadata (PutItems): filters and metadata see it at once."""
+        old = self._items.get(item_id)
+        if old is None:
+            self._add_item(item_id, metadata)
+        else:
+            self._items[item_id] = MappingProxyType(dict(metadata))
+        self.index.put(item_id, old or _NO_METADATA, metadata)
+
+    def put_user(self, user_id: str, metadata: Mapping[str, str]) -> None:
+        """Add a user or replace their metadata (PutUsers), as CurrentUser filters read it."""
+        self._users[user_id] = MappingProxyType(dict(metadata))
+
+    def _add_item(self, item_id: str, metadata: Mapping[str, str]) -> int:
+        item = len(self._ids)
+        self._items[item_id] = MappingProxyType(dict(metadata))
+        self._ids.append(item_id)
+        self._index[item_id] = item
+        # No similarities: the padding points at the item itself, which every caller excludes.
+        width = self._neighbours.shape[1]
+        self._neighbours = np.vstack([self._neighbours, np.full((1, width), item, np.int32)])
+        self._similarities = np.vstack([self._similarities, np.zeros((1, width), np.float32)])
+        self._popularity_counts = np.append(self._popularity_counts, 0.0)
+        self._popularity = _normalised(self._popularity_counts)
+        self._popular_order = None
+        return item
 
     def history(self, user_id: str) -> Sequence[Interaction]:
         """The user's interactions in time order, recorded events included; () when unknown."""
@@ -167,8 +215,14 @@ class Model:
         return () if history is None else history.events
 
     def record(self, interaction: Interaction) -> None:
-        """Add an event (PutEvents) to the user's history and the item's popularity."""
-        item = self._index.get(interaction.item_id, -1)
+        """Add an event (PutEvents) to the user's history and the item's popularity.
+
+        An item the model does not know is added to the catalog, without metadata.
+        """
+        item = self._index.get(interaction.item_id)
+        if item is None:
+            item = self._add_item(interaction.item_id, _NO_METADATA)
+            self.index.put(interaction.item_id, _NO_METADATA, _NO_METADATA)
         history = self._histories.get(interaction.user_id)
         if history is None:
             history = self._histories[interaction.user_id] = _History()
@@ -181,15 +235,24 @@ class Model:
             self._popular_order = None
 
     def recommend(
-        self, user_id: str, num_results: int, accept: ItemPredicate | None = None
+        self,
+        user_id: str,
+        num_results: int,
+        accept: ItemPredicate | None = None,
+        exploration_weight: float = 0.0,
     ) -> list[ScoredItem]:
-        """Items for the user (user-personalization), items they interacted with left out."""
+        """Items for the user (user-personalization), scored as a distribution over the catalog.
+
+        Items added since training are explored: each scores at least `exploration_weight` times
+        the best item's score before the scores are normalised.
+        """
         history = self._histories.get(user_id)
-        if history is None:
-            return self.popular(num_results, accept)
-        scores = self._user_scores(history)
-        scores[history.seen()] = _EXCLUDED
-        return self._best(scores, num_results, accept)
+        scores = self._popularity.copy() if history is None else self._user_scores(history)
+        if exploration_weight > 0 and self._trained < len(scores) and len(scores):
+            new = scores[self._trained :]
+            np.maximum(new, exploration_weight * float(scores.max()), out=new)
+        total = float(scores.sum())
+        return self._best(scores, num_results, accept, 1.0 / total if total > 0 else 1.0)
 
     def similar(
         self, item_id: str, num_results: int, accept: ItemPredicate | None = None
@@ -215,7 +278,10 @@ class Model:
         return self._collect(self._popularity, iter(self._popular_order), num_results, accept)
 
     def rank(self, user_id: str, item_ids: Sequence[str]) -> list[ScoredItem]:
-        """The items ordered for the user (personalized-ranking); unknown items last, unscored."""
+        """The items ordered for the user (personalized-ranking), scores summing to 1 over them.
+
+        Items absent from training score 0 and come last, in input order.
+        """
         history = self._histories.get(user_id)
         scores = self._popularity if history is None else self._user_scores(history)
         known: list[tuple[str, int]] = []
@@ -226,14 +292,17 @@ class Model:
                 continue
             taken.add(item_id)
             item = self._index.get(item_id)
-            if item is None:
+            if item is None or item >= self._trained:
                 unknown.append(item_id)
             else:
                 known.append((item_id, item))
-        values = scores[[item for _, item in known]].tolist()
-        order = sorted(range(len(known)), key=lambda position: -values[position])
-        ranked = [ScoredItem(known[position][0], min(values[position], 1.0)) for position in order]
-        ranked.extend(ScoredItem(item_id, None) for item_id in unknown)
+        values = scores[[item for _, item in known]]
+        total = float(values.sum())
+        shares = values / total if total > 0 else np.full(len(known), 1 / max(len(known), 1))
+        listed = shares.tolist()
+        order = sorted(range(len(known)), key=lambda position: -listed[position])
+        ranked = [ScoredItem(known[position][0], listed[position]) for position in order]
+        ranked.extend(ScoredItem(item_id, 0.0) for item_id in unknown)
         return ranked
 
     def _user_scores(self, history: _History) -> _Floats:
@@ -256,8 +325,17 @@ class Model:
         return scores
 
     def _best(
-        self, scores: _Floats, num_results: int, accept: ItemPredicate | None
+        self,
+        scores: _Floats,
+        num_results: int,
+        accept: ItemPredicate | None,
+        scale: float = 1.0,
     ) -> list[ScoredItem]:
+        if isinstance(accept, ItemFilter) and accept.candidates is not None:
+            # Only the filter's candidates can be kept: order those alone.
+            indices = self._candidate_indices(accept.candidates)
+            order = indices[np.argsort(-scores[indices], kind="stable")]
+            return self._collect(scores, iter(order.tolist()), num_results, accept, scale)
         count = len(scores)
         head = min(count, num_results if accept is None else max(4 * num_results, 64))
         if head <= 0:
@@ -268,7 +346,19 @@ class Model:
             candidates: Iterator[int] = _chain_order(part, scores)
         else:
             candidates = iter(np.argsort(-scores, kind="stable").tolist())
-        return self._collect(scores, candidates, num_results, accept)
+        return self._collect(scores, candidates, num_results, accept, scale)
+
+    def _candidate_indices(self, candidates: frozenset[str]) -> npt.NDArray[np.intp]:
+        """The model's indices of a filter's candidate items, in index order (cached)."""
+        indices = self._candidates.get(candidates)
+        if indices is None:
+            index = self._index
+            found = [index[item_id] for item_id in candidates if item_id in index]
+            indices = np.sort(np.array(found, dtype=np.intp))
+            if len(self._candidates) >= _CANDIDATE_CACHE:
+                self._candidates.clear()
+            self._candidates[candidates] = indices
+        return indices
 
     def _collect(
         self,
@@ -276,6 +366,7 @@ class Model:
         candidates: Iterator[int],
         num_results: int,
         accept: ItemPredicate | None,
+        scale: float = 1.0,
     ) -> list[ScoredItem]:
         """Walk candidates in score order, keeping accepted ones until there are enough."""
         chosen: list[ScoredItem] = []
@@ -284,7 +375,7 @@ class Model:
         ids = self._ids
         for item in candidates:
             # min(): float rounding may overshoot 1 by an ulp.
-            score = min(float(scores[item]), 1.0)
+            score = min(float(scores[item]) * scale, 1.0)
             if score < 0:
                 break
             item_id = ids[item]

@@ -253,12 +253,12 @@ def test_promotion_without_a_name_is_refused(http: httpx.Client) -> None:
     assert error_code(post(http, "/recommendations", body)) == (400, "InvalidInputException")
 
 
-def test_ranking_appends_unknown_items_without_score(http: httpx.Client) -> None:
+def test_ranking_appends_unknown_items_scored_zero(http: httpx.Client) -> None:
     body = {"campaignArn": RANKING, "userId": "u1", "inputList": ["new", "i5", "i2"]}
     ranking = post(http, "/personalize-ranking", body).json()["personalizedRanking"]
     assert (sorted(item["itemId"] for item in ranking[:2]), ranking[2]) == (
         ["i2", "i5"],
-        {"itemId": "new"},
+        {"itemId": "new", "score": 0.0},
     )
 
 
@@ -345,12 +345,22 @@ def test_unknown_tracking_id_is_not_found(http: httpx.Client) -> None:
     assert error_code(post(http, "/events", events)) == (404, "ResourceNotFoundException")
 
 
-def test_put_items_has_no_dataset_to_add_to(http: httpx.Client) -> None:
+def test_put_items_to_another_dataset_is_not_found(http: httpx.Client) -> None:
     body = {
-        "datasetArn": "arn:aws:personalize:us-east-1:000000000000:dataset/items/ITEMS",
+        "datasetArn": "arn:aws:personalize:us-east-1:000000000000:dataset/other/ITEMS",
         "items": [{"itemId": "i9"}],
     }
     assert error_code(post(http, "/items", body)) == (404, "ResourceNotFoundException")
+
+
+def test_put_items_with_properties_that_are_not_an_object_is_invalid_input(
+    http: httpx.Client,
+) -> None:
+    body = {
+        "datasetArn": CONFIG.dataset_arn("ITEMS"),
+        "items": [{"itemId": "i9", "properties": "[1]"}],
+    }
+    assert error_code(post(http, "/items", body)) == (400, "InvalidInputException")
 
 
 def test_action_recommendations_refuse_an_item_campaign(http: httpx.Client) -> None:

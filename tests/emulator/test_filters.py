@@ -3,7 +3,7 @@ from collections.abc import Mapping
 import pytest
 
 from emulator.dataset import Interaction
-from emulator.filters import FilterExpression, FilterSyntaxError, FilterValueError
+from emulator.filters import FilterExpression, FilterSyntaxError, FilterValueError, ItemIndex
 
 ITEMS: dict[str, dict[str, str]] = {
     "boot": {"CATEGORY": "shoes|outdoor", "PRICE": "120", "BRAND": "Trail"},
@@ -235,3 +235,79 @@ def test_more_than_five_distinct_fields_are_refused() -> None:
         'AND Items.D IN ("x") AND Items.E IN ("x") AND Items.F IN ("x")'
     )
     assert (error.column, "at most 5" in error.expected) == (133, True)
+
+
+def bound(text: str, **context: Mapping[str, str]) -> list[str]:
+    predicate = FilterExpression.parse(text).bind(
+        {}, items=ITEMS, history=HISTORY, index=ItemIndex(ITEMS), **context
+    )
+    return [item_id for item_id in ITEMS if predicate(item_id)]
+
+
+def test_current_item_comparison_uses_the_current_items_value() -> None:
+    kept = bound("INCLUDE ItemID WHERE Items.PRICE < CurrentItem.PRICE", current_item=ITEMS["boot"])
+    assert kept == ["sandal", "sock"]
+
+
+def test_in_current_item_matches_any_of_its_categorical_values() -> None:
+    kept = bound(
+        "INCLUDE ItemID WHERE Items.CATEGORY IN CurrentItem.CATEGORY", current_item=ITEMS["boot"]
+    )
+    assert kept == ["boot", "sandal", "tent"]
+
+
+def test_current_item_without_a_current_item_is_refused() -> None:
+    with pytest.raises(FilterValueError, match="related items"):
+        bound("INCLUDE ItemID WHERE Items.PRICE < CurrentItem.PRICE")
+
+
+def test_if_current_user_applies_the_expression_when_the_test_holds() -> None:
+    text = 'EXCLUDE ItemID WHERE Items.BRAND IN ("Trail") IF CurrentUser.AGE < 18'
+    assert bound(text, user={"AGE": "12"}) == ["sandal", "hat", "sock"]
+
+
+def test_if_current_user_leaves_the_expression_out_when_the_test_fails() -> None:
+    text = 'EXCLUDE ItemID WHERE Items.BRAND IN ("Trail") IF CurrentUser.AGE < 18'
+    assert bound(text, user={"AGE": "40"}) == list(ITEMS)
+
+
+def test_if_current_user_leaves_the_expression_out_for_a_user_without_the_field() -> None:
+    text = 'INCLUDE ItemID WHERE Items.BRAND IN ("Sun") IF CurrentUser.TIER IN ("gold")'
+    assert bound(text) == list(ITEMS)
+
+
+def test_if_must_test_current_user() -> None:
+    error = syntax_error('INCLUDE ItemID WHERE Items.BRAND IN ("Sun") IF Items.PRICE > 3')
+    assert error.column == 48, str(error)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'INCLUDE ItemID WHERE Items.CATEGORY IN ("outdoor", "accessories")',
+        "INCLUDE ItemID WHERE Items.PRICE >= 40",
+        'INCLUDE ItemID WHERE Items.CATEGORY IN ("shoes") AND Items.PRICE < 100',
+        'INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("view")',
+        'INCLUDE ItemID WHERE Items.BRAND IN ("Sun") | INCLUDE ItemID WHERE Items.PRICE = 300',
+    ],
+)
+def test_candidates_hold_every_kept_item(text: str) -> None:
+    item_filter = FilterExpression.parse(text).bind(
+        {}, items=ITEMS, history=HISTORY, index=ItemIndex(ITEMS)
+    )
+    kept = {item_id for item_id in ITEMS if item_filter(item_id)}
+    assert kept <= (item_filter.candidates or set()), kept
+
+
+def test_items_in_with_an_index_matches_without_one() -> None:
+    text = 'INCLUDE ItemID WHERE Items.CATEGORY IN ("outdoor")'
+    assert bound(text) == kept(text)
+
+
+def test_item_index_follows_a_replaced_item() -> None:
+    items = {key: dict(value) for key, value in ITEMS.items()}
+    index = ItemIndex(items)
+    index.with_value("CATEGORY", "shoes")
+    old, items["sandal"] = items["sandal"], {"CATEGORY": "outdoor"}
+    index.put("sandal", old, items["sandal"])
+    assert sorted(index.with_value("CATEGORY", "shoes")) == ["boot"]

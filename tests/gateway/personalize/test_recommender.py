@@ -96,7 +96,7 @@ async def test_recommend_maps_the_response(gateway: Gateway) -> None:
     ) == (True, 3, True)
 
 
-async def test_rank_keeps_unknown_items_last_with_no_score(gateway: Gateway) -> None:
+async def test_rank_keeps_unknown_items_last_with_score_zero(gateway: Gateway) -> None:
     result = await recommender(gateway).rank(
         user_id="u-01",
         item_ids=["nobody-knows", "i-001", "i-002"],
@@ -106,7 +106,7 @@ async def test_rank_keeps_unknown_items_last_with_no_score(gateway: Gateway) -> 
 
     assert (sorted(item.item_id for item in result.items[:2]), result.items[2]) == (
         ["i-001", "i-002"],
-        Recommendation("nobody-knows", None),
+        Recommendation("nobody-knows", 0.0),
     )
 
 
