@@ -90,10 +90,11 @@ def check_tracking_id(value: str | None) -> str | None:
 
 def check_segment_event_types(value: dict[str, str]) -> dict[str, str]:
     for name, event_type in value.items():
-        if not name or not 1 <= len(event_type) <= 256:
+        if not name or not 1 <= len(event_type) <= limits.MAX_EVENT_TYPE_LENGTH:
             raise ValueError(
                 f"{name!r}: {event_type!r} must map a Segment event name to a Personalize "
-                'event type of 1 to 256 characters, e.g. {"Order Completed": "purchase"}'
+                f"event type of 1 to {limits.MAX_EVENT_TYPE_LENGTH} characters, e.g. "
+                '{"Order Completed": "purchase"}'
             )
     return value
 

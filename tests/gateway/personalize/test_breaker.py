@@ -28,7 +28,8 @@ def test_breaker_stays_closed_below_the_threshold() -> None:
     breaker.record_failure()
     breaker.record_failure()
 
-    assert (breaker.state, breaker.allow()) == (BreakerState.CLOSED, True)
+    assert breaker.state is BreakerState.CLOSED, breaker.state
+    assert breaker.allow() is True
 
 
 def test_breaker_success_resets_the_consecutive_count() -> None:
@@ -36,13 +37,15 @@ def test_breaker_success_resets_the_consecutive_count() -> None:
     for outcome in ("failure", "failure", "success", "failure", "failure"):
         getattr(breaker, f"record_{outcome}")()
 
-    assert (breaker.state, breaker.consecutive_failures) == (BreakerState.CLOSED, 2)
+    assert breaker.state is BreakerState.CLOSED, breaker.state
+    assert breaker.consecutive_failures == 2, breaker.consecutive_failures
 
 
 def test_breaker_opens_at_the_threshold_and_refuses_calls() -> None:
     breaker = open_breaker(Clock())
 
-    assert (breaker.state, breaker.allow()) == (BreakerState.OPEN, False)
+    assert breaker.state is BreakerState.OPEN, breaker.state
+    assert breaker.allow() is False
 
 
 def test_breaker_refuses_calls_until_the_cool_down_ends() -> None:
@@ -58,10 +61,9 @@ def test_breaker_lets_one_probe_through_after_the_cool_down() -> None:
     breaker = open_breaker(clock, cool_down=10.0)
     clock.now += 10.0
 
-    assert ([breaker.allow(), breaker.allow()], breaker.state) == (
-        [True, False],
-        BreakerState.HALF_OPEN,
-    )
+    assert breaker.allow() is True
+    assert breaker.allow() is False
+    assert breaker.state is BreakerState.HALF_OPEN, breaker.state
 
 
 def test_breaker_probe_success_closes_it() -> None:
@@ -72,7 +74,8 @@ def test_breaker_probe_success_closes_it() -> None:
 
     breaker.record_success()
 
-    assert (breaker.state, breaker.allow()) == (BreakerState.CLOSED, True)
+    assert breaker.state is BreakerState.CLOSED, breaker.state
+    assert breaker.allow() is True
 
 
 def test_breaker_probe_failure_opens_it_for_another_cool_down() -> None:
@@ -84,7 +87,8 @@ def test_breaker_probe_failure_opens_it_for_another_cool_down() -> None:
     breaker.record_failure()
     clock.now += 9.9
 
-    assert (breaker.state, breaker.allow()) == (BreakerState.OPEN, False)
+    assert breaker.state is BreakerState.OPEN, breaker.state
+    assert breaker.allow() is False
 
 
 def test_breaker_abandoned_probe_lets_the_next_call_probe() -> None:
@@ -94,12 +98,12 @@ def test_breaker_abandoned_probe_lets_the_next_call_probe() -> None:
     breaker.allow()
 
     breaker.record_abandoned()
+    state_after_abandon = breaker.state
+    next_call_allowed = breaker.allow()
 
-    assert (breaker.state, breaker.allow(), breaker.state) == (
-        BreakerState.OPEN,
-        True,
-        BreakerState.HALF_OPEN,
-    )
+    assert state_after_abandon is BreakerState.OPEN, state_after_abandon
+    assert next_call_allowed is True
+    assert breaker.state is BreakerState.HALF_OPEN, breaker.state
 
 
 def test_breaker_logs_every_transition(caplog: pytest.LogCaptureFixture) -> None:
