@@ -1,7 +1,8 @@
 """The benchmark's plain peer: the standard query written as Strawberry's and aiobotocore's docs
 show, by someone who knows them.
 
-One aiobotocore client for the process's life, opened in the lifespan; one aiosqlite connection
+One aiobotocore client for the process's life, opened in the lifespan (with as many pooled
+connections as the gateway and the AWS SDK keep by default); one aiosqlite connection
 likewise; a Strawberry DataLoader made per request in `get_context`, so the 25 `item` fields of a
 query cost one `SELECT … WHERE id IN (…)`. Nothing else: no limits, auth or fallbacks.
 
@@ -19,6 +20,7 @@ from typing import Any, TypedDict
 
 import aiosqlite
 import strawberry
+from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,6 +31,7 @@ from strawberry.asgi import GraphQL
 from strawberry.dataloader import DataLoader
 
 REGION = "us-east-1"
+MAX_POOL_CONNECTIONS = 50  # the gateway's default and the AWS SDK v3's, instead of botocore's 10
 ENV_ENDPOINT_URL = "BENCH_PLAIN_ENDPOINT_URL"
 ENV_CAMPAIGN_ARN = "BENCH_PLAIN_CAMPAIGN_ARN"
 ENV_CATALOG_PATH = "BENCH_PLAIN_CATALOG_PATH"
@@ -180,6 +183,7 @@ def create_app() -> Starlette:
                     endpoint_url=config.endpoint_url,
                     aws_access_key_id="local",
                     aws_secret_access_key="local",
+                    config=AioConfig(max_pool_connections=MAX_POOL_CONNECTIONS),
                 )
             )
             db = await stack.enter_async_context(aiosqlite.connect(config.catalog_path))
