@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import csv
 import statistics
 import sys
 import tempfile
@@ -24,16 +23,12 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import httpx
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 
-import gateway.http.app
-import gateway.wiring
-from gateway.catalog.load import load_catalog
-from gateway.settings import Settings
+from bench.instrumented import offline_gateway
 from schema import DOCUMENT_CACHE_SIZE, Context, build_schema
 from tests.schema.fakes import FILTERS, ITEM_IDS, FakeCatalog, FakeRecommender, catalog_item
 
@@ -106,10 +101,10 @@ async def app_round(client: httpx.AsyncClient, runs: int) -> float:
 
 
 @contextlib.asynccontextmanager
-async def app_client(variant: str, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def app_client(variant: str, directory: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the gateway's app built with `variant`, its ports the fakes."""
-    with mock.patch.object(gateway.http.app, "build_schema", builder(variant)):
-        app = gateway.http.app.create_app(settings, credentials=gateway.wiring.LOCAL_CREDENTIALS)
+    (directory / variant).mkdir()
+    app = offline_gateway(directory / variant, list(ITEM_IDS), builder(variant))
     async with app.router.lifespan_context(app) as state:
         fake = fake_context()
         served = {**(state or {}), "recommender": fake.recommender, "catalog": fake.catalog}
@@ -122,32 +117,15 @@ async def app_client(variant: str, settings: Settings) -> AsyncIterator[httpx.As
             yield client
 
 
-def offline_settings(directory: Path) -> Settings:
-    """Settings for an app that never calls out: a small catalog file, an unused ARN."""
-    items = directory / "items.csv"
-    with open(items, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["ITEM_ID", "TITLE"])
-        writer.writerows([item, item] for item in ITEM_IDS)
-    load_catalog(items, directory / "catalog.db")
-    return Settings(
-        catalog_path=directory / "catalog.db",
-        recommendations_arn="arn:aws:personalize:us-east-1:000000000000:campaign/bench",
-        personalize_endpoint_url="http://127.0.0.1:9",
-        graphiql=False,
-    )
-
-
 async def measure(runs: int, rounds: int) -> dict[tuple[str, str], list[float]]:
     """CPU µs per request, per (path, variant), one figure per round."""
     figures: dict[tuple[str, str], list[float]] = {}
     schemas = {variant: builder(variant)() for variant in VARIANTS}
     context = fake_context()
     with tempfile.TemporaryDirectory() as directory:
-        settings = offline_settings(Path(directory))
         async with contextlib.AsyncExitStack() as stack:
             clients = {
-                variant: await stack.enter_async_context(app_client(variant, settings))
+                variant: await stack.enter_async_context(app_client(variant, Path(directory)))
                 for variant in VARIANTS
             }
             for variant in VARIANTS:  # warm up

@@ -1,39 +1,57 @@
-"""Bench-only ASGI entry points: the gateway and the plain build, metered from the outside.
+"""Bench-only ASGI entry points, metered from the outside; the only module of bench/ that
+imports `gateway` (so that its paths are fixed in one place when the gateway moves).
 
     uvicorn --factory bench.instrumented:create_gateway   # GATEWAY_* settings
     uvicorn --factory bench.instrumented:create_plain     # BENCH_PLAIN_* variables
+    uvicorn --factory bench.instrumented:create_bare      # BENCH_BARE_ANSWERS
 
-Each app counts the GraphQL requests it serves, its aiobotocore calls and catalog round trips,
-and the CPU time spent in them, and answers `GET /_bench/stats` with the running totals. The
-product code carries no hook: the gateway's lifespan objects (the personalize-runtime client and
-the catalog) are wrapped once its lifespan has opened them; the plain build's two functions are
-replaced in its module.
+Each app counts the GraphQL requests it serves and answers `GET /_bench/stats` with running
+totals. The product code carries no hook: what is metered is patched in the server process at
+the library level (aiobotocore's API call, Strawberry's `Schema.execute`, `sqlite3.connect`) or
+wrapped once the lifespan has opened it (the gateway's catalog, the plain build's batch
+function).
 
-CPU time is attributed this way:
-- aiobotocore: the process's CPU time while a call is in flight (request signing, aiohttp,
-  parsing the answer; the network wait costs nothing);
-- catalog: the event loop thread's CPU time inside the catalog coroutines' own steps, plus the
+CPU time is attributed this way, for the `cpu_split` of a phase with one query in flight:
+- app: the process's CPU time while the ASGI app handles a POST /graphql (middleware, the
+  view, parsing the body, the JSON answer) and everything below it;
+- execution: the process's CPU time inside `Schema.execute` (parse and validation, or their
+  caches, and the execution of the fields), with the calls below it;
+- aiobotocore: the process's CPU time while an API call is in flight (serialising, signing,
+  aiohttp, parsing the answer; the network wait costs nothing);
+- catalog: the event loop thread's CPU time inside the catalog coroutine's own steps, plus the
   CPU time of the other threads (aiosqlite's) while a catalog call is in flight.
-Only with one query in flight at a time (the benchmark's sequential phase) does this CPU time
-belong to those calls alone; under concurrency other requests run in the same windows.
+Only with one query in flight at a time does such CPU time belong to those calls alone; under
+concurrency other requests run in the same windows. With BENCH_COUNT_SQL=1 every SQL statement
+the process's SQLite connections run is counted (a trace callback): the catalog round trips.
+A gateway fast path that answers without `Schema.execute` must be metered here as well.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
+import os
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 STATS_PATH = "/_bench/stats"
 GRAPHQL_PATH = "/graphql"
-PERSONALIZE_OPERATIONS = ("get_recommendations", "get_personalized_ranking")
+ENV_COUNT_SQL = "BENCH_COUNT_SQL"
+ENV_BARE_ANSWERS = "BENCH_BARE_ANSWERS"
+# The gateway's own entry points, as the benchmark starts them.
+GATEWAY_CLI_MODULE = "gateway.cli"
+CATALOG_STATE_KEY = "catalog"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -56,9 +74,11 @@ class Meter:
     def __init__(self) -> None:
         self.queries = 0
         self.queries_in_flight = 0
+        self.sql_statements = 0
+        self.app = Account()
+        self.execution = Account()
         self.aiobotocore = Account()
         self.catalog = Account()
-        self.round_trips: Callable[[], int] = lambda: self.catalog.calls
 
     def over_window(
         self, account: Account, function: Callable[P, Awaitable[T]]
@@ -85,15 +105,20 @@ class Meter:
 
         return metered
 
+    def count_statement(self, statement: str) -> None:
+        self.sql_statements += 1
+
     def snapshot(self) -> dict[str, Any]:
         """The totals as JSON: queries, CPU seconds of the process and of each kind of call."""
         return {
             "queries": self.queries,
             "queries_in_flight": self.queries_in_flight,
             "cpu_s": time.process_time(),
-            "aiobotocore": dataclasses.asdict(self.aiobotocore),
-            "catalog": dataclasses.asdict(self.catalog),
-            "catalog_round_trips": self.round_trips(),
+            "sql_statements": self.sql_statements,
+            **{
+                name: dataclasses.asdict(getattr(self, name))
+                for name in ("app", "execution", "aiobotocore", "catalog")
+            },
         }
 
 
@@ -150,10 +175,8 @@ class _Stepped(Generic[T]):
 
 
 class MeteredApp:
-    """An app under test plus `GET /_bench/stats`, counting the GraphQL requests it serves.
-
-    `on_startup` receives the lifespan state once the app's lifespan has opened it.
-    """
+    """An app under test plus `GET /_bench/stats`, counting (and metering) the GraphQL
+    requests it serves. `on_startup` receives the lifespan state once it is open."""
 
     def __init__(
         self,
@@ -164,6 +187,7 @@ class MeteredApp:
         self.app = app
         self.meter = meter
         self.on_startup = on_startup
+        self._serve = meter.over_window(meter.app, app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan" and self.on_startup is not None:
@@ -173,7 +197,7 @@ class MeteredApp:
         elif scope["type"] == "http" and scope["path"] == GRAPHQL_PATH:
             self.meter.queries_in_flight += 1
             try:
-                await self.app(scope, receive, send)
+                await self._serve(scope, receive, send)
             finally:
                 self.meter.queries_in_flight -= 1
                 self.meter.queries += 1
@@ -191,6 +215,28 @@ class MeteredApp:
         return watched
 
 
+def install_meters(meter: Meter) -> None:
+    """Meter, in this process, every aiobotocore API call, every Strawberry `Schema.execute`
+    and (with BENCH_COUNT_SQL=1) every SQL statement of SQLite connections opened from now on."""
+    import strawberry
+    from aiobotocore.client import AioBaseClient
+
+    # setattr: mypy refuses an assignment to a method.
+    call = AioBaseClient._make_api_call
+    setattr(AioBaseClient, "_make_api_call", meter.over_window(meter.aiobotocore, call))  # noqa: B010
+    execute = strawberry.Schema.execute
+    setattr(strawberry.Schema, "execute", meter.over_window(meter.execution, execute))  # noqa: B010
+    if os.environ.get(ENV_COUNT_SQL) == "1":
+        connect = sqlite3.connect
+
+        def counted(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+            connection: sqlite3.Connection = connect(*args, **kwargs)
+            connection.set_trace_callback(meter.count_statement)
+            return connection
+
+        setattr(sqlite3, "connect", counted)  # noqa: B010
+
+
 def create_gateway() -> ASGIApp:
     """The gateway from `GATEWAY_*` settings with local credentials, metered."""
     from gateway.http.app import create_app
@@ -198,25 +244,81 @@ def create_gateway() -> ASGIApp:
     from gateway.wiring import LOCAL_CREDENTIALS
 
     meter = Meter()
+    install_meters(meter)
 
     def attach(state: dict[str, Any]) -> None:
-        runtime: Any = state["personalize_runtime"]
-        catalog: Any = state["catalog"]
-        for name in PERSONALIZE_OPERATIONS:
-            setattr(runtime, name, meter.over_window(meter.aiobotocore, getattr(runtime, name)))
+        catalog: Any = state[CATALOG_STATE_KEY]
         catalog.get_items = meter.over_steps(meter.catalog, catalog.get_items)
-        if isinstance(getattr(catalog, "round_trips", None), int):
-            meter.round_trips = lambda: int(catalog.round_trips)
 
     app: Starlette = create_app(Settings(), credentials=LOCAL_CREDENTIALS)
     return MeteredApp(app, meter, attach)
 
 
 def create_plain() -> ASGIApp:
-    """The plain Strawberry build (bench/plain.py), metered."""
+    """The plain Strawberry peer (bench/plain.py), metered."""
     from bench import plain
 
     meter = Meter()
-    plain.fetch_recommendations = meter.over_window(meter.aiobotocore, plain.fetch_recommendations)
-    plain.fetch_item = meter.over_steps(meter.catalog, plain.fetch_item)
+    install_meters(meter)
+    plain.load_items = meter.over_steps(meter.catalog, plain.load_items)
     return MeteredApp(plain.create_app(), meter)
+
+
+def create_bare() -> ASGIApp:
+    """A bare Starlette endpoint answering each request body with bytes captured from the
+    gateway (BENCH_BARE_ANSWERS: JSON lines of `body` and `response`): what a response cache
+    could at best cost."""
+    answers: dict[bytes, bytes] = {}
+    with open(os.environ[ENV_BARE_ANSWERS], encoding="utf-8") as file:
+        for line in file:
+            entry = json.loads(line)
+            answers[entry["body"].encode()] = entry["response"].encode()
+
+    async def graphql(request: Request) -> Response:
+        return Response(answers[await request.body()], media_type="application/json")
+
+    app = Starlette(routes=[Route(GRAPHQL_PATH, graphql, methods=["POST"])])
+    return MeteredApp(app, Meter())
+
+
+def load_catalog(items_csv: Path, catalog_path: Path) -> int:
+    """Build the SQLite catalog from a Personalize items CSV; the number of items."""
+    from gateway.catalog.load import load_catalog as load
+
+    return load(items_csv, catalog_path)
+
+
+def gateway_cli_fallback() -> list[str]:
+    """`python -c` arguments running the gateway's CLI when its script is not installed."""
+    return ["-c", f"from {GATEWAY_CLI_MODULE} import main; raise SystemExit(main())"]
+
+
+def offline_gateway(
+    directory: Path, item_ids: list[str], schema_builder: Callable[..., Any]
+) -> Starlette:
+    """The gateway's app with its schema from `schema_builder`, on a small catalog of
+    `item_ids` written to `directory` and an ARN it never calls (bench/graphql_cpu.py replaces
+    the ports)."""
+    from unittest import mock
+
+    import gateway.http.app
+    from gateway.catalog.load import load_catalog as load
+    from gateway.settings import Settings
+    from gateway.wiring import LOCAL_CREDENTIALS
+
+    items = directory / "items.csv"
+    items.write_text("ITEM_ID,TITLE\n" + "".join(f"{item},{item}\n" for item in item_ids))
+    load(items, directory / "catalog.db")
+    settings = Settings(
+        catalog_path=directory / "catalog.db",
+        recommendations_arn="arn:aws:personalize:us-east-1:000000000000:campaign/bench",
+        personalize_endpoint_url="http://127.0.0.1:9",
+        graphiql=False,
+    )
+    with mock.patch.object(gateway.http.app, "build_schema", schema_builder):
+        return gateway.http.app.create_app(settings, credentials=LOCAL_CREDENTIALS)
+
+
+def settings_check() -> list[str]:
+    """`python -c` arguments that exit 0 when the gateway accepts its environment's settings."""
+    return ["-c", "from gateway.settings import Settings; Settings()"]

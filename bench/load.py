@@ -9,24 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import math
 import os
+import resource
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import aiohttp
 
 from bench.processes import BenchError, pinned
 
 STANDARD_QUERY = (
-    "query Recommendations($u: ID!) { recommendations(userId: $u, numResults: 25) "
-    "{ items { itemId score item { title description imageUrl price category } } } }"
+    "query($userId: ID!) { recommendations(userId: $userId, numResults: 25) { recommendationId "
+    "items { itemId score item { title description imageUrl price category } } } }"
 )
 REQUEST_TIMEOUT_S = 10.0
 _WRK_RESULT_PREFIX = "BENCH-RESULT "
@@ -41,6 +43,7 @@ class LoadResult:
     duration_s: float
     p50_ms: float
     p99_ms: float
+    client_cpu_s: float | None = None  # CPU the load generator itself used
 
     @property
     def requests_per_s(self) -> float:
@@ -53,13 +56,19 @@ class LoadGenerator(Protocol):
     @property
     def name(self) -> str: ...
 
-    def run(self, url: str, concurrency: int, duration_s: float) -> LoadResult: ...
+    def run(
+        self,
+        url: str,
+        concurrency: int,
+        duration_s: float,
+        cores: frozenset[int] | Literal["default"] | None = "default",
+    ) -> LoadResult: ...
 
 
 def request_bodies(user_ids: Sequence[str]) -> list[bytes]:
     """The JSON body of the standard query for each user."""
     return [
-        json.dumps({"query": STANDARD_QUERY, "variables": {"u": user_id}}).encode()
+        json.dumps({"query": STANDARD_QUERY, "variables": {"userId": user_id}}).encode()
         for user_id in user_ids
     ]
 
@@ -81,9 +90,17 @@ class PythonLoad:
         self.bodies = list(bodies)
         self.cores = cores
 
-    def run(self, url: str, concurrency: int, duration_s: float) -> LoadResult:
-        with _pinned_thread(self.cores):
-            return asyncio.run(self._drive(url, concurrency, duration_s))
+    def run(
+        self,
+        url: str,
+        concurrency: int,
+        duration_s: float,
+        cores: frozenset[int] | Literal["default"] | None = "default",
+    ) -> LoadResult:
+        started = time.process_time()
+        with _pinned_thread(self.cores if cores == "default" else cores):
+            result = asyncio.run(self._drive(url, concurrency, duration_s))
+        return dataclasses.replace(result, client_cpu_s=time.process_time() - started)
 
     async def _drive(self, url: str, concurrency: int, duration_s: float) -> LoadResult:
         latencies: list[float] = []
@@ -170,8 +187,15 @@ class WrkLoad:
         """The wrk executable on PATH, if installed."""
         return shutil.which("wrk")
 
-    def run(self, url: str, concurrency: int, duration_s: float) -> LoadResult:
+    def run(
+        self,
+        url: str,
+        concurrency: int,
+        duration_s: float,
+        cores: frozenset[int] | Literal["default"] | None = "default",
+    ) -> LoadResult:
         seconds = max(1, math.ceil(duration_s))
+        pinning = self.cores if cores == "default" else cores
         command = [
             self.executable,
             "--threads",
@@ -186,8 +210,9 @@ class WrkLoad:
             str(self.script),
             url,
         ]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         completed = subprocess.run(
-            pinned(command, self.cores),
+            pinned(command, pinning),
             capture_output=True,
             text=True,
             timeout=seconds + 30,
@@ -203,6 +228,8 @@ class WrkLoad:
                 f"wrk failed (exit code {completed.returncode}):\n"
                 f"{completed.stdout}{completed.stderr}"
             )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         result: dict[str, Any] = json.loads(lines[-1])
         return LoadResult(
             requests=result["requests"],
@@ -210,6 +237,7 @@ class WrkLoad:
             duration_s=result["duration_us"] / 1e6,
             p50_ms=result["p50_us"] / 1000,
             p99_ms=result["p99_us"] / 1000,
+            client_cpu_s=used,
         )
 
 

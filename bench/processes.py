@@ -83,18 +83,39 @@ class Server:
     log: Path
     ready_path: str
     cores: frozenset[int] | None = None
+    stats_port: int | None = None  # where ready_path and the stats answer, if not on port
 
     @property
     def base_url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
     @property
+    def stats_url(self) -> str:
+        return f"http://{HOST}:{self.stats_port or self.port}"
+
+    @property
     def pid(self) -> int:
         return self.process.pid
 
     def get_json(self, path: str) -> Any:
-        """GET `path` and decode the JSON answer."""
-        return get_json(self.base_url + path)
+        """GET `path` (on the stats port, if any) and decode the JSON answer."""
+        return get_json(self.stats_url + path)
+
+    def pids(self) -> list[int]:
+        """The process and its descendants (e.g. uvicorn's workers)."""
+        return process_tree(self.pid)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the process and its descendants have used so far."""
+        seconds = [cpu_seconds(pid) for pid in self.pids()]
+        known = [value for value in seconds if value is not None]
+        return sum(known) if known else None
+
+    def rss_bytes(self) -> int | None:
+        """Resident memory of the process and its descendants."""
+        sizes = [_rss(pid) for pid in self.pids()]
+        known = [value for value in sizes if value is not None]
+        return sum(known) if known else None
 
     def log_tail(self) -> str:
         try:
@@ -155,6 +176,8 @@ def spawned(
     env: Mapping[str, str],
     cores: frozenset[int] | None,
     ready_path: str,
+    stats_port: int | None = None,
+    cwd: Path = ROOT,
 ) -> Iterator[Server]:
     """Start `command` (to listen on `port`) and stop it on exit; `wait_ready` waits for it
     and then pins it to `cores` (so that processes starting together do not share one core)."""
@@ -165,9 +188,9 @@ def spawned(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=dict(env),
-            cwd=ROOT,
+            cwd=cwd,
         )
-    server = Server(name, process, port, log, ready_path, cores)
+    server = Server(name, process, port, log, ready_path, cores, stats_port)
     try:
         yield server
     finally:
@@ -177,7 +200,7 @@ def spawned(
 def wait_ready(server: Server, timeout_s: float = READY_TIMEOUT_S) -> None:
     """Poll its `ready_path` until it answers 200; fail with the log's tail if it ends first."""
     deadline = time.monotonic() + timeout_s
-    url = server.base_url + server.ready_path
+    url = server.stats_url + server.ready_path
     while True:
         if server.process.poll() is not None:
             raise BenchError(
@@ -190,7 +213,8 @@ def wait_ready(server: Server, timeout_s: float = READY_TIMEOUT_S) -> None:
         except (urllib.error.URLError, OSError):
             ready = False
         if ready:
-            pin(server.pid, server.cores)
+            for pid in server.pids():
+                pin(pid, server.cores)
             return
         if time.monotonic() > deadline:
             raise BenchError(
@@ -227,6 +251,59 @@ def get_json(url: str, *, timeout_s: float = 10.0) -> Any:
         raise BenchError(f"GET {url} failed: {error}") from error
 
 
+def put_json(url: str, body: Any, *, timeout_s: float = 10.0) -> Any:
+    """The decoded JSON answer of a PUT of `body` as JSON."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with _opener.open(request, timeout=timeout_s) as response:
+            return json.load(response)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise BenchError(f"PUT {url} failed: {error}") from error
+
+
+def post_json(url: str, body: bytes, *, timeout_s: float = 10.0) -> bytes:
+    """The raw answer of a POST of a JSON `body`."""
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with _opener.open(request, timeout=timeout_s) as response:
+            answer: bytes = response.read()
+            return answer
+    except (urllib.error.URLError, OSError) as error:
+        raise BenchError(f"POST {url} failed: {error}") from error
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants, from /proc (just `pid` where /proc is missing)."""
+    found = [pid]
+    for parent in found:
+        try:
+            threads = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for tid in threads:
+            try:
+                with open(f"/proc/{parent}/task/{tid}/children", encoding="ascii") as children:
+                    found.extend(int(child) for child in children.read().split())
+            except OSError:
+                continue
+    return found
+
+
+def _rss(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return None
+
+
 def cpu_seconds(pid: int) -> float | None:
     """CPU seconds (user + system) a process has used so far; None where /proc is missing."""
     try:
@@ -249,9 +326,6 @@ def gateway_command(*arguments: str) -> list[str]:
     script = Path(sys.executable).with_name("personalize-gateway")
     if script.is_file():
         return [str(script), *arguments]
-    return [
-        sys.executable,
-        "-c",
-        "from gateway.cli import main; raise SystemExit(main())",
-        *arguments,
-    ]
+    from bench.instrumented import gateway_cli_fallback
+
+    return [sys.executable, *gateway_cli_fallback(), *arguments]

@@ -1,10 +1,10 @@
-"""The gateway benchmark's figures: per server under test, as a table, a summary line and JSON."""
+"""The benchmark's figures: per scenario, per server, as tables and as JSON."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.load import LoadResult
@@ -14,169 +14,159 @@ from bench.load import LoadResult
 class CpuSplit:
     """CPU milliseconds per query, measured with one query in flight at a time."""
 
+    http_view_ms: float  # middleware, the view, the request body and the JSON answer
+    execution_ms: float  # Schema.execute without the two calls below
     aiobotocore_ms: float
     catalog_ms: float
-    rest_ms: float
+    rest_ms: float  # outside the ASGI app: uvicorn's HTTP parsing, the event loop
     total_ms: float
+    queries: int
 
 
 @dataclass(frozen=True)
-class TargetFigures:
-    """What was measured for one server under test ("ours" or "plain")."""
+class Measurement:
+    """One server under one scenario's load."""
 
-    name: str
-    description: str
-    loaded: LoadResult  # at the chosen concurrency
-    sequential: LoadResult  # concurrency 1
-    queries: int  # GraphQL requests the server counted in both measured phases
-    personalize_calls_per_query: float
-    personalize_failures: int  # calls that raised or timed out: the query got a stand-in answer
-    catalog_failures: int
-    catalog_round_trips_per_query: float
-    cpu: CpuSplit
-    server_cpu_per_query_loaded_ms: float
-    emulator_cpu_per_call_ms: float | None
+    server: str
+    connections: int
+    load: LoadResult
+    queries: int  # GraphQL requests the server counted (or the load generator, if it cannot)
+    personalize_calls_per_query: float | None
+    catalog_round_trips_per_query: float | None
+    upstream_failures: int  # Personalize or catalog calls that raised (a fallback may have hidden)
+    server_cpu_ms_per_query: float | None
+    server_cores: float | None  # CPU seconds of the server's processes per second of the phase
+    rss_mb: float | None
 
     @property
     def errors(self) -> int:
-        """Failed requests, and failed upstream calls even when a fallback answered for them."""
-        return (
-            self.loaded.errors
-            + self.sequential.errors
-            + self.personalize_failures
-            + self.catalog_failures
-        )
+        return self.load.errors + self.upstream_failures
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.load.requests_per_s
 
 
-@dataclass(frozen=True)
+@dataclass
+class Section:
+    """One scenario: what it is, its measurements, ratios between servers and notes."""
+
+    scenario: str
+    title: str
+    measurements: list[Measurement] = field(default_factory=list)
+    ratios: list[tuple[str, str]] = field(default_factory=list)  # (numerator, denominator)
+    cpu_splits: dict[str, CpuSplit] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def find(self, server: str) -> Measurement | None:
+        return next((m for m in self.measurements if m.server == server), None)
+
+
+@dataclass
 class Report:
-    """A whole run: its set-up and the figures of each server under test (ours first)."""
+    """A whole run: its set-up lines and one section per scenario."""
 
-    sample: str
-    load_generator: str
-    pinning: str
-    concurrency: int
-    duration_s: float  # as measured (wrk runs whole seconds)
-    sequential_s: float
-    users: int
-    targets: Sequence[TargetFigures]
+    setup: list[str]
+    sections: list[Section]
+    answers: dict[str, list[Any]] = field(default_factory=dict)  # the checked data, by server
 
     @property
     def errors(self) -> int:
-        return sum(target.errors for target in self.targets)
+        return sum(m.errors for section in self.sections for m in section.measurements)
 
     def to_json(self) -> dict[str, Any]:
-        document = dataclasses.asdict(self)
-        for target, figures in zip(document["targets"], self.targets, strict=True):
-            for phase in ("loaded", "sequential"):
-                target[phase]["requests_per_s"] = getattr(figures, phase).requests_per_s
-        if len(self.targets) == 2:
-            document["ratios"] = dict(_ratios(*self.targets))
+        document: dict[str, Any] = {"setup": self.setup, "scenarios": {}}
+        for section in self.sections:
+            entry = dataclasses.asdict(section)
+            entry["measurements"] = {
+                m.server: {
+                    **dataclasses.asdict(m),
+                    "requests_per_s": m.requests_per_s,
+                    "errors": m.errors,
+                }
+                for m in section.measurements
+            }
+            entry["ratios"] = {
+                f"{top}/{bottom}": ratios(section, top, bottom) for top, bottom in section.ratios
+            }
+            document["scenarios"][section.scenario] = entry
         return document
 
 
-Row = tuple[str, Callable[[TargetFigures], float | None], str, bool]
+Column = tuple[str, Callable[[Measurement], float | None], str]
 
-_ROWS: tuple[Row, ...] = (
-    ("requests/s", lambda t: t.loaded.requests_per_s, "{:,.0f}", True),
-    ("latency p50 (ms)", lambda t: t.loaded.p50_ms, "{:.2f}", True),
-    ("latency p99 (ms)", lambda t: t.loaded.p99_ms, "{:.2f}", True),
-    ("errors (requests, failed Personalize/catalog calls)", lambda t: t.errors, "{:.0f}", False),
-    ("Personalize calls / query", lambda t: t.personalize_calls_per_query, "{:.2f}", False),
-    ("catalog round trips / query", lambda t: t.catalog_round_trips_per_query, "{:.2f}", False),
-    (
-        "sequential requests/s (concurrency 1)",
-        lambda t: t.sequential.requests_per_s,
-        "{:,.0f}",
-        True,
-    ),
-    ("sequential latency p50 (ms)", lambda t: t.sequential.p50_ms, "{:.2f}", True),
-    (
-        "CPU / query, sequential: aiobotocore call (ms)",
-        lambda t: t.cpu.aiobotocore_ms,
-        "{:.3f}",
-        True,
-    ),
-    ("CPU / query, sequential: catalog (ms)", lambda t: t.cpu.catalog_ms, "{:.3f}", True),
-    ("CPU / query, sequential: rest, GraphQL + HTTP (ms)", lambda t: t.cpu.rest_ms, "{:.3f}", True),
-    ("CPU / query, sequential: total (ms)", lambda t: t.cpu.total_ms, "{:.3f}", True),
-    (
-        "server CPU / query under load (ms)",
-        lambda t: t.server_cpu_per_query_loaded_ms,
-        "{:.3f}",
-        True,
-    ),
-    ("local Personalize CPU / call (ms)", lambda t: t.emulator_cpu_per_call_ms, "{:.3f}", False),
+COLUMNS: tuple[Column, ...] = (
+    ("req/s", lambda m: m.requests_per_s, "{:,.0f}"),
+    ("p50 ms", lambda m: m.load.p50_ms, "{:.1f}"),
+    ("p99 ms", lambda m: m.load.p99_ms, "{:.1f}"),
+    ("errors", lambda m: m.errors, "{:.0f}"),
+    ("Personalize calls/query", lambda m: m.personalize_calls_per_query, "{:.2f}"),
+    ("catalog round trips/query", lambda m: m.catalog_round_trips_per_query, "{:.2f}"),
+    ("server CPU ms/query", lambda m: m.server_cpu_ms_per_query, "{:.2f}"),
+    ("server cores busy", lambda m: m.server_cores, "{:.2f}"),
+    ("RSS MB", lambda m: m.rss_mb, "{:.0f}"),
 )
-_RATIO_KEYS = {"requests/s": "requests_per_s", "latency p50 (ms)": "p50", "latency p99 (ms)": "p99"}
+SPLIT_ROWS: tuple[tuple[str, str], ...] = (
+    ("HTTP + view (middleware, view, JSON)", "http_view_ms"),
+    ("GraphQL execution (Schema.execute)", "execution_ms"),
+    ("the aiobotocore call", "aiobotocore_ms"),
+    ("the catalog", "catalog_ms"),
+    ("the rest (uvicorn's HTTP, event loop)", "rest_ms"),
+    ("total", "total_ms"),
+)
 
 
-def _ratios(ours: TargetFigures, plain: TargetFigures) -> Sequence[tuple[str, float | None]]:
-    pairs = []
-    for label, value, _, _ in _ROWS:
-        if label in _RATIO_KEYS:
-            pairs.append((_RATIO_KEYS[label], _ratio(value(ours), value(plain))))
-    return pairs
+def ratios(section: Section, top: str, bottom: str) -> dict[str, float | None]:
+    """req/s, p50 and p99 of `top` over `bottom`."""
+    over, under = section.find(top), section.find(bottom)
+    if over is None or under is None:
+        return {"requests_per_s": None, "p50": None, "p99": None}
+    return {
+        "requests_per_s": _ratio(over.requests_per_s, under.requests_per_s),
+        "p50": _ratio(over.load.p50_ms, under.load.p50_ms),
+        "p99": _ratio(over.load.p99_ms, under.load.p99_ms),
+    }
 
 
-def _ratio(ours: float | None, plain: float | None) -> float | None:
-    if ours is None or plain is None or plain == 0:
-        return None
-    return ours / plain
+def _ratio(top: float, bottom: float) -> float | None:
+    return top / bottom if bottom else None
+
+
+def _times(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
 
 
 def render(report: Report) -> str:
-    """The set-up, the table of figures and the summary line."""
-    names = [target.name for target in report.targets]
-    header = ["measure", *names]
-    with_ratio = len(report.targets) == 2
-    if with_ratio:
-        header.append(f"{names[0]} / {names[1]}")
-    rows = [header]
-    for label, value, spec, show_ratio in _ROWS:
-        values = [value(target) for target in report.targets]
-        cells = [label, *("n/a" if v is None else spec.format(v) for v in values)]
-        if with_ratio:
-            ratio = _ratio(*values) if show_ratio else None
-            cells.append("" if ratio is None else f"{ratio:.2f}x")
-        rows.append(cells)
-    lines = [
-        f"sample: {report.sample}; {report.users:,} userIds cycled",
-        f"load: {report.load_generator}, concurrency {report.concurrency} for "
-        f"{report.duration_s:.1f} s, then concurrency 1 for {report.sequential_s:.1f} s, after "
-        "a warm-up, against each server in turn",
-        f"pinning: {report.pinning}",
-        *(f"{target.name}: {target.description}" for target in report.targets),
-        format_table(rows),
-        "CPU split: measured in the sequential phase, where the CPU time during an awaited call "
-        "belongs to that call alone (bench/instrumented.py says how each part is counted).",
-        summarize(report),
-    ]
+    """The set-up, then per scenario its table, ratios, CPU split and notes."""
+    lines = list(report.setup)
+    for section in report.sections:
+        lines += ["", f"== {section.scenario}: {section.title}"]
+        if section.measurements:
+            header = ["server", "conns", *(name for name, _, _ in COLUMNS)]
+            rows = [header]
+            for m in section.measurements:
+                cells = [m.server, str(m.connections)]
+                for _, value, spec in COLUMNS:
+                    figure = value(m)
+                    cells.append("n/a" if figure is None else spec.format(figure))
+                rows.append(cells)
+            lines.append(format_table(rows))
+        for top, bottom in section.ratios:
+            found = ratios(section, top, bottom)
+            if found["requests_per_s"] is None:
+                continue
+            lines.append(
+                f"{top} / {bottom}: req/s {_times(found['requests_per_s'])}, "
+                f"p50 {_times(found['p50'])}, p99 {_times(found['p99'])}"
+            )
+        if section.cpu_splits:
+            names = list(section.cpu_splits)
+            rows = [["CPU ms per query, one query in flight", *names]]
+            for label, key in SPLIT_ROWS:
+                rows.append([label, *(f"{getattr(section.cpu_splits[n], key):.3f}" for n in names)])
+            lines.append(format_table(rows))
+        lines += section.notes
     return "\n".join(lines)
-
-
-def summarize(report: Report) -> str:
-    """One line: throughput, latency and calls per query of ours, and the ratios to plain."""
-    ours = report.targets[0]
-    line = (
-        f"{ours.name}: {ours.loaded.requests_per_s:,.0f} req/s, p50 {ours.loaded.p50_ms:.1f} ms, "
-        f"p99 {ours.loaded.p99_ms:.1f} ms, {ours.personalize_calls_per_query:.2f} Personalize "
-        f"call and {ours.catalog_round_trips_per_query:.2f} catalog round trip per query, "
-        f"{report.errors} errors"
-    )
-    if len(report.targets) == 2:
-        plain = report.targets[1]
-        ratios = dict(_ratios(ours, plain))
-        line += (
-            f"; vs {plain.name} ({plain.catalog_round_trips_per_query:.1f} round trips/query): "
-            f"throughput {_times(ratios['requests_per_s'])}, p50 {_times(ratios['p50'])}, "
-            f"p99 {_times(ratios['p99'])}"
-        )
-    return line
-
-
-def _times(ratio: float | None) -> str:
-    return "n/a" if ratio is None else f"{ratio:.2f}x"
 
 
 def format_table(rows: Sequence[Sequence[str]]) -> str:
