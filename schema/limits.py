@@ -5,6 +5,7 @@ Unless noted, each value comes from the personalize-runtime service model
 """
 
 import re
+from datetime import UTC, datetime
 
 MAX_ID_LENGTH = 256  # UserID, ItemID: max 256
 MIN_ID_LENGTH = 1  # an empty id names nothing
@@ -52,3 +53,7 @@ RESERVED_PROPERTIES = frozenset(
 )
 # Personalize accepts these session ids and silently drops the events: an app's missing value.
 PLACEHOLDER_SESSION_IDS = frozenset({"null", "undefined", "none", "nil"})
+# Event.sentAt is sent as Unix epoch seconds: nothing before the epoch, nothing a datetime cannot
+# hold once converted to UTC (an offset can carry 9999-12-31 into year 10000).
+EARLIEST_SENT_AT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_SENT_AT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.catalog.sqlite import CatalogError
+from gateway.events.replay import ReplayWindow
 from gateway.events.segment import segment_routes
 from gateway.http.auth import API_KEY_HEADER, build_authenticator
 from gateway.http.body_limit import BodyLimitMiddleware
@@ -136,7 +137,10 @@ def segment_webhook_routes(settings: Settings) -> list[BaseRoute]:
     secret = settings.segment_shared_secret
     if secret is None:
         return []
-    return list(segment_routes(secret.get_secret_value(), settings.segment_event_types))
+    replays = ReplayWindow(
+        window=settings.segment_replay_window, max_entries=settings.segment_replay_max_entries
+    )
+    return list(segment_routes(secret.get_secret_value(), settings.segment_event_types, replays))
 
 
 async def healthz(request: Request) -> Response:

@@ -153,6 +153,8 @@ class Settings(BaseSettings):
     segment_event_types: Annotated[
         dict[str, str], NoDecode, AfterValidator(check_segment_event_types)
     ] = Field(default_factory=lambda: dict(DEFAULT_SEGMENT_EVENT_TYPES))
+    segment_replay_window: float = Field(default=6 * 3600.0, ge=0, le=7 * 86_400)
+    segment_replay_max_entries: int = Field(default=100_000, ge=0, le=10_000_000)
     recommendations_context: Annotated[
         dict[str, str], NoDecode, AfterValidator(check_context_fields)
     ] = Field(default_factory=dict)
