@@ -38,6 +38,10 @@ DEFAULT_MAX_ALIASES = 15
 # 500 ranking ids written inline are about 520.
 DEFAULT_MAX_DEPTH = 10
 DEFAULT_MAX_TOKENS = 2000
+# The standard introspection query (graphql-js's, which GraphiQL sends; graphql-core's
+# get_introspection_query) nests 15 deep: __schema, types, fields, args, type and 10 levels
+# of TypeRef. Introspection may go that deep even when the depth limit is lower.
+MAX_INTROSPECTION_DEPTH = 15
 
 # PutEvents, from the personalize-events service model (2018-03-22).
 MAX_SESSION_ID_LENGTH = 256  # StringType: 1..256
