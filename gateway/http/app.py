@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.catalog.sqlite import CatalogError
@@ -106,6 +106,7 @@ def create_app(
                 ),
                 name="graphql",
             ),
+            Route("/", home, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             *(graphiql_routes() if settings.graphiql else ()),
@@ -141,6 +142,11 @@ def segment_webhook_routes(settings: Settings) -> list[BaseRoute]:
         window=settings.segment_replay_window, max_entries=settings.segment_replay_max_entries
     )
     return list(segment_routes(secret.get_secret_value(), settings.segment_event_types, replays))
+
+
+async def home(request: Request) -> Response:
+    """The first URL a newcomer tries: on to the GraphQL endpoint (GraphiQL in a browser)."""
+    return RedirectResponse(request.url_for("graphql").path, status_code=302)
 
 
 async def healthz(request: Request) -> Response:
