@@ -33,6 +33,11 @@ MAX_PERCENT_PROMOTED_ITEMS = 100  # PercentPromotedItems: max 100
 # Not Personalize's: each alias of a root field is one upstream call, so a document may not
 # fan out into more than this many.
 DEFAULT_MAX_ALIASES = 15
+# Personalize calls one request may cause in all (root fields, aliases, _entities' Users).
+DEFAULT_MAX_UPSTREAM_CALLS = 15
+# Representations in one _entities call: Item references cost one catalog batch together, and
+# a router asks for at most a page of entities at once (Personalize lists hold up to 500).
+MAX_ENTITY_REPRESENTATIONS = 500
 # Not Personalize's either: the deepest sensible document (an entity's recommendations' items'
 # details) is 5 fields deep, and a GraphiQL introspection query is under 200 tokens, while
 # 500 ranking ids written inline are about 520.

@@ -56,6 +56,7 @@ def create_app(
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_query_aliases,
         max_tokens=settings.max_query_tokens,
+        max_upstream_calls=settings.max_upstream_calls_per_request,
         introspection=settings.introspection,
         hide_suggestions=settings.production,
         show_error_details=not settings.production,

@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     introspection: bool = True  # production: False unless set
     max_query_depth: int = Field(default=limits.DEFAULT_MAX_DEPTH, ge=1, le=100)
     max_query_aliases: int = Field(default=limits.DEFAULT_MAX_ALIASES, ge=1, le=1000)
+    max_upstream_calls_per_request: int = Field(
+        default=limits.DEFAULT_MAX_UPSTREAM_CALLS, ge=1, le=1000
+    )
     max_query_tokens: int = Field(default=limits.DEFAULT_MAX_TOKENS, ge=100, le=1_000_000)
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=100 * 1024 * 1024)
     auth_mode: AuthMode = "none"
