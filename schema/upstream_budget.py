@@ -83,10 +83,10 @@ def count_upstream_calls(
 
 
 def _user_representations(field: FieldNode, variables: Mapping[str, Any]) -> int:
-    argument = next((a for a in field.arguments if a.name.value == "representations"), None)
+    argument = next((a for a in field.arguments or () if a.name.value == "representations"), None)
     if argument is None:
         return 0
-    representations = value_from_ast_untyped(argument.value, variables)
+    representations = value_from_ast_untyped(argument.value, dict(variables))
     if not isinstance(representations, list):
         return 0
     if len(representations) > limits.MAX_ENTITY_REPRESENTATIONS:
