@@ -4,6 +4,7 @@ store, and a SQLite catalog built from the same items, in one process."""
 from __future__ import annotations
 
 import csv
+import importlib
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,11 +31,15 @@ def serve_embedded(
         from emulator.dataset import DatasetError
         from emulator.images import image_routes
         from emulator.sample import write_sample_dataset
+
+        # The recommender is imported when it trains; its numpy and scipy come from the
+        # [local] extra, so their absence is found here, before anything starts.
+        importlib.import_module("emulator.model")
     except ImportError as error:
         return fail(
-            f"the local Personalize is not installed ({error.name} is missing): install "
-            "personalize-gateway[local], or set GATEWAY_RECOMMENDATIONS_ARN (and the other "
-            "ARNs) to use Amazon Personalize",
+            f"the local Personalize is not installed ({error.name} is missing): "
+            "pip install 'personalize-gateway[local]', or set GATEWAY_RECOMMENDATIONS_ARN "
+            "(and the other ARNs) to use Amazon Personalize",
             EXIT_USAGE,
         )
 

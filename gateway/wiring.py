@@ -185,6 +185,7 @@ async def open_resources(
             caches=[stale],
             production=settings.production,
             hints=setting_hints(),
+            deadline=settings.upstream_deadline,
         )
         event_sink: DirectEventSink | EventBuffer = DirectEventSink(
             sender, max_batch=settings.events_max_batch

@@ -51,6 +51,7 @@ from schema.recommendations import (
     get_related_items,
 )
 from schema.representations import check_representations, entity_keys
+from schema.upstream_budget import UpstreamBudget
 from schema.users import User
 
 
@@ -115,6 +116,7 @@ def build_schema(
     introspection: bool = True,
     max_depth: int = limits.DEFAULT_MAX_DEPTH,
     max_tokens: int = limits.DEFAULT_MAX_TOKENS,
+    max_upstream_calls: int = limits.DEFAULT_MAX_UPSTREAM_CALLS,
     hide_suggestions: bool = False,
     show_error_details: bool = False,
 ) -> strawberry.Schema:
@@ -142,6 +144,7 @@ def build_schema(
             max_tokens=max_tokens,
             introspection=introspection,
         ),
+        partial(UpstreamBudget, max_calls=max_upstream_calls),
     ]
     return _Schema(
         query=Query,

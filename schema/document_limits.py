@@ -57,54 +57,74 @@ def document_limits(
 def max_depth_rule(max_depth: int) -> type[ValidationRule]:
     """A validation rule refusing operations whose fields nest more than `max_depth` deep.
 
-    `{ item { id } }` is 2 deep. Introspection fields are not counted (introspection has its
-    own switch), fragments count where they are spread, and each fragment is measured once,
-    so a document spreading fragments many times over costs no more to check.
+    `{ item { id } }` is 2 deep. Fragments count where they are spread, and each fragment is
+    measured once, so a document spreading fragments many times over costs no more to check.
+    Introspection (`__schema`, `__type`) counts too, against `max_depth` or the depth of the
+    standard introspection query GraphiQL sends, whichever is more; `__typename` costs nothing.
     """
+    introspection_depth = max(max_depth, limits.MAX_INTROSPECTION_DEPTH)
 
     class MaxDepthRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            self._fragment_depths: dict[str, int] = {}
+            self._fragment_depths: dict[str, _Depth] = {}
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
-            depth = self._depth(node.selection_set, frozenset())
-            if depth > max_depth:
-                name = f" {node.name.value}" if node.name else ""
-                self.report_error(
-                    GraphQLError(
-                        f"The operation{name} nests fields {depth} levels deep; "
-                        f"the limit is {max_depth}.",
-                        node,
+            ordinary, introspective = self._depth(node.selection_set, frozenset())
+            name = f" {node.name.value}" if node.name else ""
+            for depth, limit, what in (
+                (ordinary, max_depth, "fields"),
+                (introspective, introspection_depth, "introspection fields"),
+            ):
+                if depth > limit:
+                    self.report_error(
+                        GraphQLError(
+                            f"The operation{name} nests {what} {depth} levels deep; "
+                            f"the limit is {limit}.",
+                            node,
+                        )
                     )
-                )
+                    return
 
-        def _depth(self, selection_set: SelectionSetNode | None, spreading: frozenset[str]) -> int:
-            deepest = 0
+        def _depth(
+            self, selection_set: SelectionSetNode | None, spreading: frozenset[str]
+        ) -> _Depth:
+            """The deepest nesting below `selection_set`: of ordinary fields, and of paths
+            through an introspection field (everything below one is introspection)."""
+            ordinary = introspective = 0
             for selection in selection_set.selections if selection_set else ():
                 if isinstance(selection, FieldNode):
-                    if selection.name.value.startswith("__"):
+                    name = selection.name.value
+                    if name == "__typename":
                         continue
-                    depth = 1 + self._depth(selection.selection_set, spreading)
+                    below = self._depth(selection.selection_set, spreading)
+                    if name.startswith("__"):
+                        depth = (0, 1 + max(below))
+                    else:
+                        depth = (1 + below[0], 1 + below[1] if below[1] else 0)
                 elif isinstance(selection, InlineFragmentNode):
                     depth = self._depth(selection.selection_set, spreading)
                 elif isinstance(selection, FragmentSpreadNode):
                     depth = self._fragment_depth(selection.name.value, spreading)
                 else:  # pragma: no cover - graphql-core has no other selection
-                    depth = 0
-                deepest = max(deepest, depth)
-            return deepest
+                    depth = (0, 0)
+                ordinary = max(ordinary, depth[0])
+                introspective = max(introspective, depth[1])
+            return ordinary, introspective
 
-        def _fragment_depth(self, name: str, spreading: frozenset[str]) -> int:
+        def _fragment_depth(self, name: str, spreading: frozenset[str]) -> _Depth:
             if name in self._fragment_depths:
                 return self._fragment_depths[name]
             fragment = self.context.get_fragment(name)
             # Unknown fragments and cycles are other rules' errors (KnownFragmentNames,
             # NoFragmentCycles); here they add no depth.
             if fragment is None or name in spreading:
-                return 0
+                return (0, 0)
             depth = self._depth(fragment.selection_set, spreading | {name})
             self._fragment_depths[name] = depth
             return depth
 
     return MaxDepthRule
+
+
+_Depth = tuple[int, int]  # (ordinary fields, through introspection)

@@ -195,7 +195,7 @@ def to_event(event: EventInput, path: str, now: datetime) -> ports.Event:
         event_type=validate_length(
             f"{path}.eventType", event.event_type, limits.MAX_EVENT_TYPE_LENGTH
         ),
-        sent_at=to_sent_at(event.sent_at, now),
+        sent_at=to_sent_at(f"{path}.sentAt", event.sent_at, now),
         item_id=None if event.item_id is None else validate_length(f"{path}.itemId", event.item_id),
         event_value=event.event_value,
         properties=to_properties(f"{path}.properties", event.properties),
@@ -213,10 +213,23 @@ def to_event(event: EventInput, path: str, now: datetime) -> ports.Event:
     )
 
 
-def to_sent_at(value: datetime | None, now: datetime) -> datetime:
+def to_sent_at(path: str, value: datetime | None, now: datetime) -> datetime:
+    """When an event happened, in UTC: `now` if unsaid; BadUserInput if Personalize cannot
+    take it (before 1970, or a date whose offset carries it past year 1 or 9999)."""
     if value is None:
         return now
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        in_utc = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        in_utc = None
+    if in_utc is None or in_utc < limits.EARLIEST_SENT_AT:
+        raise BadUserInput(
+            f"{path} {value.isoformat()} is out of range: Personalize takes times from "
+            f"{limits.EARLIEST_SENT_AT.isoformat()} to {limits.LATEST_SENT_AT.isoformat()}."
+        )
+    return in_utc
 
 
 def to_properties(path: str, value: Any) -> str | None:

@@ -68,12 +68,23 @@ class PromotionInput:
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
+# JSON's "\\ud800" escape decodes to a code point that no UTF-8 text can hold.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def validate_length(argument: str, value: str, maximum: int = limits.MAX_ID_LENGTH) -> str:
     """`value`, if it is 1 to `maximum` characters long: by default, a user or item id's limits."""
     if not limits.MIN_ID_LENGTH <= len(value) <= maximum:
         raise BadUserInput(
             f"{argument} must be {limits.MIN_ID_LENGTH} to {maximum} characters long, "
             f"got {len(value)}."
+        )
+    surrogate = _LONE_SURROGATE.search(value)
+    if surrogate is not None:
+        raise BadUserInput(
+            f"{argument} holds a lone surrogate (U+{ord(surrogate.group()):04X}) at position "
+            f"{surrogate.start()}: it is not Unicode text, so no catalog or Personalize can "
+            "store it."
         )
     return value
 
@@ -138,10 +149,11 @@ def check_key(what: str, key: str, pattern: re.Pattern[str], taken: Mapping[str,
 
 
 def format_filter_value(values: Sequence[str]) -> str:
-    """Personalize's spelling: `"a","b"` for text (`"` escaped as `\\"`), a lone number bare."""
+    """Personalize's spelling: `"a","b"` for text (`\\` and `"` escaped with a backslash), a lone
+    number bare."""
     if len(values) == 1 and is_number(values[0]):
         return values[0]
-    return ",".join('"' + value.replace('"', '\\"') + '"' for value in values)
+    return ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
 
 
 def is_number(text: str) -> bool:

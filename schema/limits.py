@@ -5,6 +5,7 @@ Unless noted, each value comes from the personalize-runtime service model
 """
 
 import re
+from datetime import UTC, datetime
 
 MAX_ID_LENGTH = 256  # UserID, ItemID: max 256
 MIN_ID_LENGTH = 1  # an empty id names nothing
@@ -32,11 +33,20 @@ MAX_PERCENT_PROMOTED_ITEMS = 100  # PercentPromotedItems: max 100
 # Not Personalize's: each alias of a root field is one upstream call, so a document may not
 # fan out into more than this many.
 DEFAULT_MAX_ALIASES = 15
+# Personalize calls one request may cause in all (root fields, aliases, _entities' Users).
+DEFAULT_MAX_UPSTREAM_CALLS = 15
+# Representations in one _entities call: Item references cost one catalog batch together, and
+# a router asks for at most a page of entities at once (Personalize lists hold up to 500).
+MAX_ENTITY_REPRESENTATIONS = 500
 # Not Personalize's either: the deepest sensible document (an entity's recommendations' items'
 # details) is 5 fields deep, and a GraphiQL introspection query is under 200 tokens, while
 # 500 ranking ids written inline are about 520.
 DEFAULT_MAX_DEPTH = 10
 DEFAULT_MAX_TOKENS = 2000
+# The standard introspection query (graphql-js's, which GraphiQL sends; graphql-core's
+# get_introspection_query) nests 15 deep: __schema, types, fields, args, type and 10 levels
+# of TypeRef. Introspection may go that deep even when the depth limit is lower.
+MAX_INTROSPECTION_DEPTH = 15
 
 # PutEvents, from the personalize-events service model (2018-03-22).
 MAX_SESSION_ID_LENGTH = 256  # StringType: 1..256
@@ -52,3 +62,7 @@ RESERVED_PROPERTIES = frozenset(
 )
 # Personalize accepts these session ids and silently drops the events: an app's missing value.
 PLACEHOLDER_SESSION_IDS = frozenset({"null", "undefined", "none", "nil"})
+# Event.sentAt is sent as Unix epoch seconds: nothing before the epoch, nothing a datetime cannot
+# hold once converted to UTC (an offset can carry 9999-12-31 into year 10000).
+EARLIEST_SENT_AT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_SENT_AT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)

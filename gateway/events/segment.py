@@ -11,7 +11,15 @@ a `track` call by its `event` name, a `page`/`screen` call by its `name`, else b
 (and any message with `properties.products`) gives one event per product. `anonymousId` is the
 session (`userId` when there is none), `userId` the user, `messageId` the event id (so a message
 Segment delivers twice counts once) and `timestamp` the time. Other messages are ignored and
-counted in the answer.
+counted in the answer, and so is a message whose `messageId` was recorded within the replay
+window: it is answered 200 without a second PutEvents call.
+
+Segment retries 5xx and 429 answers and drops the others, so the webhook never answers 500:
+a message that can never be recorded (a timestamp Personalize cannot take) is skipped and
+listed in `failures` with a 200; a body that is not Segment JSON (or nests too deep, or holds
+a number too long) gets a 400; only a failure of Personalize itself asks for a retry (503 with
+`Retry-After`); and anything unexpected is logged and answered 400 in JSON, as retrying the same
+body would fail the same way.
 """
 
 from __future__ import annotations
@@ -20,7 +28,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -32,8 +39,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.events.bounded_json import UnboundedJson, loads_bounded
+from gateway.events.replay import ReplayWindow
 from schema.errors import BadUserInput, code_of
-from schema.events import validate_session_id
+from schema.events import to_sent_at, validate_session_id
 from schema.inputs import validate_length
 from schema.ports import Event, EventBatch, EventSink, PortError
 
@@ -42,6 +51,7 @@ logger = logging.getLogger(__name__)
 SEGMENT_PATH = "/webhooks/segment"
 PRODUCT_EVENT_TYPES = ("track", "page", "screen")
 RETRY_AFTER_SECONDS = 5
+UNEXPECTED_ERROR_CODE = "INTERNAL_SERVER_ERROR"
 
 
 class MalformedPayload(ValueError):
@@ -87,30 +97,49 @@ class MappedMessage:
     events: tuple[Event, ...]
 
 
-def segment_routes(secret: str, event_types: Mapping[str, str]) -> list[Route]:
-    """The webhook route, checking `secret` and mapping Segment names by `event_types`.
+def segment_routes(
+    secret: str, event_types: Mapping[str, str], replays: ReplayWindow | None = None
+) -> list[Route]:
+    """The webhook route, checking `secret` and mapping Segment names by `event_types`;
+    `replays` remembers the recorded message ids (a default window when None).
 
     The events go to the `EventSink` of the app's lifespan state (`events`).
     """
-    webhook = SegmentWebhook(secret, event_types)
+    webhook = SegmentWebhook(secret, event_types, replays or ReplayWindow())
     return [Route(SEGMENT_PATH, webhook.receive, methods=["POST"])]
 
 
 class SegmentWebhook:
     """The endpoint: authenticate, parse, map and record; 200 with a report, or what stopped it."""
 
-    def __init__(self, secret: str, event_types: Mapping[str, str]) -> None:
+    def __init__(self, secret: str, event_types: Mapping[str, str], replays: ReplayWindow) -> None:
         self._secret = secret
         self._event_types = dict(event_types)
+        self._replays = replays
 
     async def receive(self, request: Request) -> Response:
-        return await receive_segment_messages(
-            request, request.state.events, self._secret, self._event_types
-        )
+        try:
+            return await receive_segment_messages(
+                request, request.state.events, self._secret, self._event_types, self._replays
+            )
+        except Exception:
+            logger.exception("The Segment webhook could not process a request")
+            return JSONResponse(
+                {
+                    "error": "The gateway could not process this request; retrying it would "
+                    "fail the same way. The gateway's log has the details under the request id.",
+                    "code": UNEXPECTED_ERROR_CODE,
+                },
+                status_code=400,
+            )
 
 
 async def receive_segment_messages(
-    request: Request, sink: EventSink, secret: str, event_types: Mapping[str, str]
+    request: Request,
+    sink: EventSink,
+    secret: str,
+    event_types: Mapping[str, str],
+    replays: ReplayWindow,
 ) -> Response:
     """Authenticate, parse, map and record; 200 with a report, or the error that stopped it."""
     body = await request.body()  # its size is capped by the app's BodyLimitMiddleware
@@ -126,8 +155,13 @@ async def receive_segment_messages(
     except MalformedPayload as error:
         return _error(400, str(error))
     report = SegmentReport()
-    mapped = map_messages(messages, event_types, report, now=datetime.now(UTC))
+    mapped = map_messages(messages, event_types, report, now=datetime.now(UTC), replays=replays)
     await record_messages(sink, mapped, report)
+    failed = {failure["index"] for failure in report.failures}
+    for message in mapped:
+        message_id = _text(message.message.get("messageId"))
+        if message_id is not None and message.index not in failed:
+            replays.remember(message_id)
     if report.retryable:
         return JSONResponse(
             report.as_json(), status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
@@ -162,13 +196,9 @@ def is_authentic(headers: Mapping[str, str], body: bytes, secret: str) -> bool:
 def parse_messages(body: bytes) -> list[Any]:
     """The messages of a body: one message, Segment's `{"batch": [...]}`, or a JSON array."""
     try:
-        payload = json.loads(body)
-    except UnicodeDecodeError:
-        raise MalformedPayload("Malformed JSON: the body is not UTF-8 text.") from None
-    except json.JSONDecodeError as error:
-        raise MalformedPayload(
-            f"Malformed JSON: {error.msg} at line {error.lineno}, column {error.colno}."
-        ) from None
+        payload = loads_bounded(body)
+    except UnboundedJson as error:
+        raise MalformedPayload(str(error)) from None
     if isinstance(payload, dict) and isinstance(payload.get("batch"), list):
         messages: list[Any] = payload["batch"]
     elif isinstance(payload, list):
@@ -194,10 +224,21 @@ def map_messages(
     report: SegmentReport,
     *,
     now: datetime,
+    replays: ReplayWindow | None = None,
 ) -> list[MappedMessage]:
-    """The messages that stand for Personalize events; the others go into `report`."""
+    """The messages that stand for Personalize events; the others go into `report`.
+
+    A message whose `messageId` is in `replays`, or earlier in `messages`, is a replay.
+    """
     mapped: list[MappedMessage] = []
+    message_ids: set[str] = set()
     for index, message in enumerate(messages):
+        message_id = _text(message.get("messageId"))
+        if message_id is not None:
+            if message_id in message_ids or (replays is not None and message_id in replays):
+                report.ignored["replayed messageId"] += 1
+                continue
+            message_ids.add(message_id)
         kind = str(message.get("type", "")).lower()
         if kind not in PRODUCT_EVENT_TYPES:
             report.ignored[f"{kind or 'untyped'} message"] += 1
@@ -328,7 +369,7 @@ def _timestamp(value: Any, now: datetime) -> datetime:
         parsed = datetime.fromisoformat(str(value))
     except ValueError:
         raise BadUserInput(f"timestamp {str(value)[:40]!r} is not an ISO 8601 date-time.") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return to_sent_at("timestamp", parsed, now)
 
 
 def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import uuid
@@ -20,6 +21,7 @@ from schema.ports import (
     EventFailure,
     PortError,
     RecordedEvents,
+    Unavailable,
 )
 
 logger = logging.getLogger(__name__)
@@ -57,7 +59,8 @@ class PutEventsSender:
     `client` is the personalize-events client of the app's lifespan; its retry configuration
     applies to each call. With no `tracking_id`, every call raises ResourceNotFound, naming
     `hints["recordEvents"]` (where the tracker is configured) in development; in `production`
-    the message names nothing of the configuration (the log does).
+    the message names nothing of the configuration (the log does). `deadline` bounds each call,
+    retries included (Unavailable when it passes).
     """
 
     def __init__(
@@ -68,8 +71,10 @@ class PutEventsSender:
         caches: Sequence[UserCache] = (),
         production: bool = False,
         hints: Mapping[str, str] | None = None,
+        deadline: float | None = None,
     ) -> None:
         self._client = client
+        self._deadline = deadline
         self._tracking_id = tracking_id
         self._caches = tuple(caches)
         self._production = production
@@ -92,9 +97,17 @@ class PutEventsSender:
         }
         if user_id is not None:
             params["userId"] = user_id
+        deadline = asyncio.timeout(self._deadline)
         try:
-            await self._client.put_events(**params)
+            async with deadline:
+                await self._client.put_events(**params)
         except (ClientError, BotoCoreError, TimeoutError) as error:
+            if deadline.expired():
+                logger.warning("PutEvents gave no answer within %g s", self._deadline)
+                raise Unavailable(
+                    f"Amazon Personalize did not record the events within {self._deadline:g} s; "
+                    "retry later."
+                ) from error
             raise translate_error(
                 RECORD_EVENTS, error, production=self._production, hints=self._hints
             ) from error

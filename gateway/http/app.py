@@ -11,10 +11,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.catalog.sqlite import CatalogError
+from gateway.events.replay import ReplayWindow
 from gateway.events.segment import segment_routes
 from gateway.http.auth import API_KEY_HEADER, build_authenticator
 from gateway.http.body_limit import BodyLimitMiddleware
@@ -55,6 +56,7 @@ def create_app(
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_query_aliases,
         max_tokens=settings.max_query_tokens,
+        max_upstream_calls=settings.max_upstream_calls_per_request,
         introspection=settings.introspection,
         hide_suggestions=settings.production,
         show_error_details=not settings.production,
@@ -105,6 +107,7 @@ def create_app(
                 ),
                 name="graphql",
             ),
+            Route("/", home, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             *(graphiql_routes() if settings.graphiql else ()),
@@ -136,7 +139,15 @@ def segment_webhook_routes(settings: Settings) -> list[BaseRoute]:
     secret = settings.segment_shared_secret
     if secret is None:
         return []
-    return list(segment_routes(secret.get_secret_value(), settings.segment_event_types))
+    replays = ReplayWindow(
+        window=settings.segment_replay_window, max_entries=settings.segment_replay_max_entries
+    )
+    return list(segment_routes(secret.get_secret_value(), settings.segment_event_types, replays))
+
+
+async def home(request: Request) -> Response:
+    """The first URL a newcomer tries: on to the GraphQL endpoint (GraphiQL in a browser)."""
+    return RedirectResponse(request.url_for("graphql").path, status_code=302)
 
 
 async def healthz(request: Request) -> Response:

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import os
 import secrets
+from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 from typing import Final
@@ -20,6 +21,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 from strawberry.asgi import GraphQL
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.typevars import Context, RootValue
 
 STATIC_DIRECTORY: Final = Path(__file__).parent.parent / "static" / "graphiql"
@@ -62,7 +64,7 @@ _PAGE: Final = """\
     <link rel="stylesheet" href="{page_css}">
   </head>
   <body>
-    <div id="graphiql" data-default-query="{default_query}">Loading…</div>
+    <div id="graphiql" data-default-query="{default_query}"{shared}>Loading…</div>
     <script src="{react_js}"></script>
     <script src="{react_dom_js}"></script>
     <script src="{graphiql_js}"></script>
@@ -93,10 +95,25 @@ class GraphiQLView(GraphQL[Context, RootValue]):
 
     default_query: str = DEFAULT_QUERY
 
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """A browser's GET without a query, as Strawberry decides; and a browser's GET of a
+        shared link with `?query=…` (it asks for HTML first, API clients never do), which
+        opens GraphiQL with the query filled in instead of running it."""
+        if request.method == "GET" and request.query_params.get("query") is not None:
+            return "text/html" in request.headers.get("accept", "").lower()
+        return super().should_render_graphql_ide(request)
+
     async def render_graphql_ide(self, request: Request) -> Response:
         style_nonce = secrets.token_urlsafe(18)
+        shared = {
+            name: request.query_params[name]
+            for name in ("query", "variables")
+            if request.query_params.get(name)
+        }
         return HTMLResponse(
-            render_page(request, default_query=self.default_query, style_nonce=style_nonce),
+            render_page(
+                request, default_query=self.default_query, style_nonce=style_nonce, shared=shared
+            ),
             headers={
                 "Content-Security-Policy": CONTENT_SECURITY_POLICY.format(style_nonce=style_nonce),
                 "X-Content-Type-Options": "nosniff",
@@ -129,11 +146,21 @@ def graphiql_routes() -> list[BaseRoute]:
     ]
 
 
-def render_page(request: Request, *, default_query: str, style_nonce: str) -> str:
-    """The IDE's HTML, its assets served by `graphiql_routes()` in the same app."""
+def render_page(
+    request: Request,
+    *,
+    default_query: str,
+    style_nonce: str,
+    shared: Mapping[str, str] | None = None,
+) -> str:
+    """The IDE's HTML, its assets served by `graphiql_routes()` in the same app; `shared`
+    (`query`, `variables`) fills the editors, as a shared link asks."""
     return _PAGE.format(
         **{key: _asset_url(request, name) for key, name in _PAGE_ASSETS.items()},
         default_query=escape(default_query, quote=True),
+        shared="".join(
+            f' data-{name}="{escape(value, quote=True)}"' for name, value in (shared or {}).items()
+        ),
         style_nonce=style_nonce,
     )
 

@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     introspection: bool = True  # production: False unless set
     max_query_depth: int = Field(default=limits.DEFAULT_MAX_DEPTH, ge=1, le=100)
     max_query_aliases: int = Field(default=limits.DEFAULT_MAX_ALIASES, ge=1, le=1000)
+    max_upstream_calls_per_request: int = Field(
+        default=limits.DEFAULT_MAX_UPSTREAM_CALLS, ge=1, le=1000
+    )
     max_query_tokens: int = Field(default=limits.DEFAULT_MAX_TOKENS, ge=100, le=1_000_000)
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=100 * 1024 * 1024)
     auth_mode: AuthMode = "none"
@@ -153,6 +156,8 @@ class Settings(BaseSettings):
     segment_event_types: Annotated[
         dict[str, str], NoDecode, AfterValidator(check_segment_event_types)
     ] = Field(default_factory=lambda: dict(DEFAULT_SEGMENT_EVENT_TYPES))
+    segment_replay_window: float = Field(default=6 * 3600.0, ge=0, le=7 * 86_400)
+    segment_replay_max_entries: int = Field(default=100_000, ge=0, le=10_000_000)
     recommendations_context: Annotated[
         dict[str, str], NoDecode, AfterValidator(check_context_fields)
     ] = Field(default_factory=dict)

@@ -34,7 +34,7 @@ def test_asgi_factory_builds_the_app_from_the_environment(
     app = create_app_from_env()
 
     assert isinstance(app, Starlette), app
-    assert [route.path for route in app.routes] == ["/graphql", "/healthz", "/readyz"]  # type: ignore[attr-defined]
+    assert [route.path for route in app.routes] == ["/graphql", "/", "/healthz", "/readyz"]  # type: ignore[attr-defined]
 
 
 def test_asgi_factory_exits_2_on_invalid_configuration(

@@ -1,7 +1,10 @@
 import asyncio
 import hashlib
 import io
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -204,3 +207,43 @@ def test_cli_auth_hash_key_refuses_a_short_key(
         "personalize-gateway: the key is 8 characters; use at least 16 random ones "
         "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')\n",
     )
+
+
+WITHOUT_LOCAL_EXTRA = """
+import sys
+
+class HideLocalExtra:
+    # As on an install without [local]: numpy and scipy cannot be imported.
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("numpy", "scipy"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, HideLocalExtra())
+from gateway.cli import main
+sys.exit(main(["serve", "--port", sys.argv[1]]))
+"""
+
+
+def test_cli_serve_without_the_local_extra_says_what_to_install(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    environment = {
+        name: value for name, value in os.environ.items() if not name.startswith("GATEWAY_")
+    }
+    environment["PYTHONPATH"] = str(Path(__file__).parents[2])
+
+    finished = subprocess.run(
+        [sys.executable, "-c", WITHOUT_LOCAL_EXTRA, str(port)],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert finished.returncode == 2, finished.stderr
+    assert finished.stderr.count("\n") == 1, finished.stderr
+    assert "pip install 'personalize-gateway[local]'" in finished.stderr, finished.stderr

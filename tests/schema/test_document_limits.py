@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from graphql import get_introspection_query
 
 from schema import Context, build_schema
 from tests.schema.fakes import FakeRecommender
@@ -50,10 +51,42 @@ async def test_depth_counts_fragments_where_they_are_spread(context: Context) ->
     assert [code for code, _ in errors_of(result)] == ["GRAPHQL_VALIDATION_FAILED"]
 
 
-async def test_depth_leaves_introspection_to_its_own_switch(context: Context) -> None:
-    query = "{ __schema { types { fields { type { ofType { name } } } } } }"
+def nested_of_type(levels: int) -> str:
+    """`{ __type(name: "Item") { ofType { … { name } } } }`: `levels` + 2 deep."""
+    return '{ __type(name: "Item") { ' + "ofType { " * levels + "name" + " }" * levels + " } }"
 
-    result = await build_schema(max_depth=2).execute(query, context_value=context)
+
+async def test_depth_lets_the_standard_introspection_query_through(context: Context) -> None:
+    query = get_introspection_query(
+        descriptions=True, input_value_deprecation=True, specified_by_url=True
+    )
+
+    result = await build_schema(max_depth=3).execute(query, context_value=context)
+
+    assert errors_of(result) == []
+
+
+async def test_depth_counts_introspection_fields_at_its_own_limit(context: Context) -> None:
+    result = await build_schema(max_depth=3).execute(nested_of_type(14), context_value=context)
+
+    assert errors_of(result) == [
+        (
+            "GRAPHQL_VALIDATION_FAILED",
+            "The operation nests introspection fields 16 levels deep; the limit is 15.",
+        )
+    ]
+
+
+async def test_depth_of_introspection_just_at_its_limit_is_answered(context: Context) -> None:
+    result = await build_schema(max_depth=3).execute(nested_of_type(13), context_value=context)
+
+    assert errors_of(result) == []
+
+
+async def test_depth_counts_nothing_for_typename(context: Context) -> None:
+    query = '{ relatedItems(itemId: "i1") { items { itemId __typename } } }'
+
+    result = await build_schema(max_depth=3).execute(query, context_value=context)
 
     assert errors_of(result) == []
 

@@ -17,6 +17,9 @@
     React.createElement(GraphiQL, {
       fetcher: fetcher,
       defaultQuery: container.dataset.defaultQuery,
+      // A shared link (/graphql?query=…&variables=…) opens with its query and variables.
+      query: container.dataset.query,
+      variables: container.dataset.variables,
       isHeadersEditorEnabled: true,
       shouldPersistHeaders: false,
     }),

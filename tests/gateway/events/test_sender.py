@@ -303,3 +303,55 @@ async def test_record_events_purchase_is_filtered_out_of_a_ranking(gateway: Gate
         sorted(item["itemId"] for item in result["data"]["ranking"]["items"])
         for result in (before, after)
     ] == [["i-001", "i-002"], ["i-002"]]
+
+
+@pytest.mark.parametrize(
+    ("sent_at", "index"),
+    [
+        ("0001-01-01T00:00:00+14:00", 1),
+        ("9999-12-31T23:59:59-14:00", 1),
+        ("1969-12-31T23:59:59Z", 0),
+    ],
+)
+async def test_record_events_out_of_range_sent_at_names_the_event(
+    gateway: Gateway, personalize: LocalPersonalize, sent_at: str, index: int
+) -> None:
+    events = views(2)
+    events[index]["sentAt"] = sent_at
+
+    result = await gateway.query(
+        RECORD, {"input": {"sessionId": "s-1", "userId": new_user(), "events": events}}
+    )
+
+    error = result["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert error["message"].startswith(f"events[{index}].sentAt "), error
+    assert personalize.stats.calls("PutEvents") == 0, personalize.stats.snapshot()
+
+
+async def test_record_events_at_the_epoch_is_recorded(gateway: Gateway) -> None:
+    events = views(1)
+    events[0]["sentAt"] = "1970-01-01T00:00:00Z"
+
+    result = await gateway.query(
+        RECORD, {"input": {"sessionId": "s-1", "userId": new_user(), "events": events}}
+    )
+
+    assert result["data"]["recordEvents"]["accepted"] == 1, result
+
+
+async def test_record_events_sync_gives_up_at_the_upstream_deadline(
+    open_gateway: OpenGateway, personalize: LocalPersonalize
+) -> None:
+    # Without the deadline the call would succeed: the answer comes well within read_timeout.
+    personalize.faults.update({"latency_ms": 1500})
+    async with open_gateway(
+        event_tracking_id=personalize.config.tracking_id, upstream_deadline=0.2, read_timeout=10.0
+    ) as gateway:
+        result = await gateway.query(
+            RECORD, {"input": {"sessionId": "s-1", "userId": new_user(), "events": views(1)}}
+        )
+
+    error = result["errors"][0]
+    assert error["extensions"]["code"] == "UPSTREAM_UNAVAILABLE", error
+    assert "within 0.2 s" in error["message"], error

@@ -397,3 +397,29 @@ async def test_app_unusable_body_is_a_400_shaped_like_graphql(
         400,
         {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]},
     )
+
+
+async def test_app_root_redirects_to_graphql(gateway: Gateway) -> None:
+    response = await gateway.client.get("/")
+
+    assert response.status_code == 302, response.status_code
+    assert response.headers["location"] == "/graphql", response.headers
+
+
+async def test_app_shared_link_opens_graphiql_in_a_browser(gateway: Gateway) -> None:
+    response = await gateway.client.get(
+        "/graphql",
+        params={"query": '{ item(id: "i-001") { title } }'},
+        headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+    )
+
+    assert response.headers["content-type"].startswith("text/html"), response.headers
+    assert 'data-query="{ item(id: &quot;i-001&quot;) { title } }"' in response.text
+
+
+async def test_app_get_query_from_an_api_client_stays_json(gateway: Gateway, store: Store) -> None:
+    response = await gateway.client.get(
+        "/graphql", params={"query": '{ item(id: "i-001") { title } }'}
+    )
+
+    assert response.json() == {"data": {"item": {"title": store.titles["i-001"]}}}, response.text

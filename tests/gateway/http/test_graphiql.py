@@ -27,10 +27,15 @@ def build_app(*, ide: bool = True) -> Starlette:
     return Starlette(routes=[Route("/graphql", view), *graphiql_routes()])
 
 
-async def get(app: Starlette, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+async def get(
+    app: Starlette,
+    path: str,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+) -> httpx.Response:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
-        return await client.get(path, headers=headers)
+        return await client.get(path, headers=headers, params=params)
 
 
 class PageParser(HTMLParser):
@@ -152,3 +157,29 @@ def test_default_query_is_valid_against_the_gateway_schema() -> None:
     errors = validate(gateway_schema._schema, parse(DEFAULT_QUERY))
 
     assert errors == []
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+SHARED_QUERY = '{ hello } # "quoted" <b>'
+
+
+async def test_graphiql_shared_link_fills_in_the_query_and_variables() -> None:
+    response = await get(
+        build_app(), "/graphql", BROWSER, params={"query": SHARED_QUERY, "variables": '{"a": 1}'}
+    )
+
+    page = PageParser(response.text)
+    assert page.attribute("div", "data-query") == [SHARED_QUERY], response.text
+    assert page.attribute("div", "data-variables") == ['{"a": 1}'], response.text
+
+
+async def test_graphiql_page_without_a_shared_query_fills_in_none() -> None:
+    response = await get(build_app(), "/graphql", HTML)
+
+    assert PageParser(response.text).attribute("div", "data-query") == [None], response.text
+
+
+async def test_graphiql_get_with_a_query_from_an_api_client_is_answered_in_json() -> None:
+    response = await get(build_app(), "/graphql", {"Accept": "*/*"}, params={"query": "{ hello }"})
+
+    assert response.json() == {"data": {"hello": "world"}}, response.text
