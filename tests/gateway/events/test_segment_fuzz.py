@@ -4,17 +4,18 @@ JSON and never a 500 (Segment would retry it for hours)."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.gateway.conftest import Gateway
-from tests.gateway.events.test_segment import PATH, signed_raw
-from tests.gateway.events.test_segment_limits import (  # the webhook's gateway
-    gateway as gateway,
-)
+from emulator import LocalPersonalize, start_local_personalize
+from tests.gateway.conftest import Gateway, OpenGateway, Store
+from tests.gateway.events.test_segment import PATH, SECRET, signed_raw
+from tests.gateway.events.test_segment_limits import EVENT_TYPES
 
 FUZZ = settings(
     max_examples=120,
@@ -94,6 +95,28 @@ payloads = (
     payloads | well_formed | st.fixed_dictionaries({"batch": st.lists(well_formed, max_size=12)})
 )
 bodies = payloads.map(lambda payload: json.dumps(payload).encode()) | st.binary(max_size=200)
+
+
+@pytest.fixture(scope="module")
+def own_personalize(store: Store) -> Iterator[LocalPersonalize]:
+    """A local Personalize of the fuzz's own: the arbitrary items its events add (the local
+    Personalize adds an item it first hears of in an event, as Personalize does) must not reach
+    the recommendations other tests check."""
+    with start_local_personalize(store.directory) as personalize:
+        yield personalize
+
+
+@pytest.fixture
+async def gateway(
+    open_gateway: OpenGateway, own_personalize: LocalPersonalize
+) -> AsyncIterator[Gateway]:
+    async with open_gateway(
+        personalize_endpoint_url=own_personalize.endpoint_url,
+        event_tracking_id=own_personalize.config.tracking_id,
+        segment_shared_secret=SECRET,
+        segment_event_types=EVENT_TYPES,
+    ) as opened:
+        yield opened
 
 
 @FUZZ
