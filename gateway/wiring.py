@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
+from gateway.catalog.cache import CachedCatalog
 from gateway.catalog.sqlite import SqliteCatalog
 from gateway.events.buffer import EventBuffer
 from gateway.events.sender import DirectEventSink, PutEventsSender
@@ -52,7 +53,7 @@ class Resources(TypedDict):
     personalize_runtime: Any
     personalize_events: Any
     recommender: FallbackRecommender
-    catalog: SqliteCatalog
+    catalog: SqliteCatalog | CachedCatalog
     filters: dict[str, str]
     credentials_found: bool
     events: DirectEventSink | EventBuffer
@@ -134,6 +135,13 @@ def event_buffer(sender: PutEventsSender, settings: Settings) -> EventBuffer:
     )
 
 
+def item_cache(catalog: SqliteCatalog, settings: Settings) -> SqliteCatalog | CachedCatalog:
+    """The catalog behind the item cache the settings ask for (GATEWAY_ITEM_CACHE_TTL > 0)."""
+    if settings.item_cache_ttl == 0:
+        return catalog
+    return CachedCatalog(catalog, max_entries=settings.item_cache_size, ttl=settings.item_cache_ttl)
+
+
 def client_config(settings: Settings) -> AioConfig:
     """Timeouts, retries and pool size of every Personalize client."""
     return AioConfig(
@@ -197,7 +205,7 @@ async def open_resources(
             personalize_runtime=runtime,
             personalize_events=events,
             recommender=fallback_recommender(runtime, settings, stale),
-            catalog=catalog,
+            catalog=item_cache(catalog, settings),
             filters=dict(settings.filters),
             credentials_found=credentials_found,
             events=event_sink,
