@@ -26,6 +26,7 @@ from gateway.personalize.fallback import (
     load_fallback_items,
 )
 from gateway.personalize.recommender import FILTERS_HINT, PersonalizeRecommender
+from gateway.personalize.shared import SharedRecommender
 from gateway.personalize.stale import StaleStore
 from gateway.settings import ConfigurationError, Settings
 
@@ -52,7 +53,7 @@ class Resources(TypedDict):
     settings: Settings
     personalize_runtime: Any
     personalize_events: Any
-    recommender: FallbackRecommender
+    recommender: SharedRecommender
     catalog: SqliteCatalog | CachedCatalog
     filters: dict[str, str]
     credentials_found: bool
@@ -115,6 +116,16 @@ def fallback_recommender(client: Any, settings: Settings, stale: StaleStore) -> 
         popular=popular,
         popular_items=fallback_items(settings),
     )
+
+
+def shared_recommender(recommender: FallbackRecommender, settings: Settings) -> SharedRecommender:
+    """Identical requests in flight sharing one call, behind the response cache if it is on."""
+    cache = None
+    if settings.response_cache_ttl > 0:
+        cache = StaleStore(
+            max_entries=settings.response_cache_size, max_age=settings.response_cache_ttl
+        )
+    return SharedRecommender(recommender, cache=cache)
 
 
 def stale_store(settings: Settings) -> StaleStore:
@@ -186,11 +197,13 @@ async def open_resources(
             )
         )
         catalog = await stack.enter_async_context(SqliteCatalog.open(settings.catalog_path))
-        stale = stale_store(settings)
+        recommender = shared_recommender(
+            fallback_recommender(runtime, settings, stale_store(settings)), settings
+        )
         sender = PutEventsSender(
             events,
             settings.event_tracking_id,
-            caches=[stale],
+            caches=[recommender],
             production=settings.production,
             hints=setting_hints(),
         )
@@ -204,7 +217,7 @@ async def open_resources(
             settings=settings,
             personalize_runtime=runtime,
             personalize_events=events,
-            recommender=fallback_recommender(runtime, settings, stale),
+            recommender=recommender,
             catalog=item_cache(catalog, settings),
             filters=dict(settings.filters),
             credentials_found=credentials_found,
