@@ -191,6 +191,24 @@ class Settings(BaseSettings):
             return cls()
         return cls(environment="production")
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as the `GATEWAY_*` variables that give them back (secrets included),
+        for server processes started with the environment alone."""
+        environment: dict[str, str] = {}
+        for name, value in self:
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if isinstance(value, dict | list):
+                text = json.dumps(value)
+            elif isinstance(value, bool):
+                text = "true" if value else "false"
+            else:
+                text = str(value)
+            environment[ENV_PREFIX + name.upper()] = text
+        return environment
+
     @classmethod
     def env_var(cls, field: str) -> str:
         """The environment variable that sets ``field``, as an operator would write it."""
