@@ -24,7 +24,7 @@ from gateway.console import (
 from gateway.embedded import DEFAULT_DATA_DIR, serve_embedded
 from gateway.http.app import create_app
 from gateway.http.auth import hash_api_key
-from gateway.server import bind, print_banner, run_server
+from gateway.server import bind, print_banner, run_server, run_workers
 from gateway.settings import ConfigurationError, Settings
 
 EXIT_INTERRUPTED = 130
@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="interface to listen on (default: GATEWAY_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: GATEWAY_PORT, 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="server processes, one per core (default: GATEWAY_WORKERS, 1); with Amazon "
+        "Personalize (ARNs set) only",
+    )
     serve.add_argument(
         "--data",
         type=Path,
@@ -143,7 +149,9 @@ def _add_emulator_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C: real Personalize when ARNs are configured, else the local one."""
     overrides = {
-        name: getattr(args, name) for name in ("host", "port") if getattr(args, name) is not None
+        name: getattr(args, name)
+        for name in ("host", "port", "workers")
+        if getattr(args, name) is not None
     }
     settings = load_settings(**overrides)
     if settings is None:
@@ -154,6 +162,12 @@ def run_serve(args: argparse.Namespace) -> int:
         return fail(
             "--data and --config are for the local Personalize; Personalize ARNs are set "
             "(GATEWAY_*_ARN), so the gateway calls Amazon Personalize",
+            EXIT_USAGE,
+        )
+    if settings.workers > 1 and not settings.arns_configured:
+        return fail(
+            "--workers (GATEWAY_WORKERS) needs Personalize ARNs (GATEWAY_*_ARN): the local "
+            "Personalize and its gateway run in one process",
             EXIT_USAGE,
         )
     try:
@@ -175,6 +189,8 @@ def run_serve(args: argparse.Namespace) -> int:
             except ConfigurationError as error:
                 return fail(f"invalid configuration\n{error}", EXIT_USAGE)
             print_banner(settings, "Amazon Personalize", user_id="USER_ID")
+            if settings.workers > 1:
+                return run_workers(settings, sock)
             return run_server(app, settings, sock)
         return serve_embedded(settings, args.data, args.config, sock)
 

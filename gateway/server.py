@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.supervisors import Multiprocess
 
 from gateway.console import EXIT_FAILURE, EXIT_OK
 from gateway.logs import build_log_config
@@ -39,6 +41,29 @@ def run_server(app: Starlette, settings: Settings, sock: socket.socket) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
     return EXIT_OK if server.started else EXIT_FAILURE
+
+
+# The app factory each worker process calls; it reads the settings from the environment.
+APP_FACTORY = "gateway.asgi:create_app_from_env"
+
+
+def run_workers(settings: Settings, sock: socket.socket) -> int:
+    """Serve with `settings.workers` processes sharing `sock`, each building the app from the
+    environment, where `settings` are put first (the parent's own values win over defaults)."""
+    os.environ.update(settings.as_environment())
+    config = uvicorn.Config(
+        APP_FACTORY,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=build_log_config(settings.log_level),
+        server_header=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[sock]).run()
+    return EXIT_OK
 
 
 def print_banner(settings: Settings, upstream: str, user_id: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
+from gateway.catalog.cache import CachedCatalog
 from gateway.catalog.sqlite import SqliteCatalog
 from gateway.events.buffer import EventBuffer
 from gateway.events.sender import DirectEventSink, PutEventsSender
@@ -25,6 +26,7 @@ from gateway.personalize.fallback import (
     load_fallback_items,
 )
 from gateway.personalize.recommender import FILTERS_HINT, PersonalizeRecommender
+from gateway.personalize.shared import SharedRecommender
 from gateway.personalize.stale import StaleStore
 from gateway.settings import ConfigurationError, Settings
 
@@ -51,8 +53,8 @@ class Resources(TypedDict):
     settings: Settings
     personalize_runtime: Any
     personalize_events: Any
-    recommender: FallbackRecommender
-    catalog: SqliteCatalog
+    recommender: SharedRecommender
+    catalog: SqliteCatalog | CachedCatalog
     filters: dict[str, str]
     credentials_found: bool
     events: DirectEventSink | EventBuffer
@@ -116,6 +118,16 @@ def fallback_recommender(client: Any, settings: Settings, stale: StaleStore) -> 
     )
 
 
+def shared_recommender(recommender: FallbackRecommender, settings: Settings) -> SharedRecommender:
+    """Identical requests in flight sharing one call, behind the response cache if it is on."""
+    cache = None
+    if settings.response_cache_ttl > 0:
+        cache = StaleStore(
+            max_entries=settings.response_cache_size, max_age=settings.response_cache_ttl
+        )
+    return SharedRecommender(recommender, cache=cache)
+
+
 def stale_store(settings: Settings) -> StaleStore:
     """The store of last good answers, sized by the settings."""
     return StaleStore(max_entries=settings.stale_max_entries, max_age=settings.stale_max_age)
@@ -132,6 +144,13 @@ def event_buffer(sender: PutEventsSender, settings: Settings) -> EventBuffer:
         backoff=settings.events_retry_backoff,
         shutdown_timeout=settings.events_shutdown_timeout,
     )
+
+
+def item_cache(catalog: SqliteCatalog, settings: Settings) -> SqliteCatalog | CachedCatalog:
+    """The catalog behind the item cache the settings ask for (GATEWAY_ITEM_CACHE_TTL > 0)."""
+    if settings.item_cache_ttl == 0:
+        return catalog
+    return CachedCatalog(catalog, max_entries=settings.item_cache_size, ttl=settings.item_cache_ttl)
 
 
 def client_config(settings: Settings) -> AioConfig:
@@ -178,11 +197,13 @@ async def open_resources(
             )
         )
         catalog = await stack.enter_async_context(SqliteCatalog.open(settings.catalog_path))
-        stale = stale_store(settings)
+        recommender = shared_recommender(
+            fallback_recommender(runtime, settings, stale_store(settings)), settings
+        )
         sender = PutEventsSender(
             events,
             settings.event_tracking_id,
-            caches=[stale],
+            caches=[recommender],
             production=settings.production,
             hints=setting_hints(),
             deadline=settings.upstream_deadline,
@@ -197,8 +218,8 @@ async def open_resources(
             settings=settings,
             personalize_runtime=runtime,
             personalize_events=events,
-            recommender=fallback_recommender(runtime, settings, stale),
-            catalog=catalog,
+            recommender=recommender,
+            catalog=item_cache(catalog, settings),
             filters=dict(settings.filters),
             credentials_found=credentials_found,
             events=event_sink,

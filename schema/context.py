@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -82,6 +82,12 @@ class Context:
         """
         await self._upstream_idle.wait()
         return await self.items.load(item_id)
+
+    async def load_items(self, item_ids: Sequence[str]) -> list[CatalogItem | None]:
+        """The catalog items of `item_ids`, in order, as `load_item` finds them: in the batch
+        shared by every lookup of the query, once no Recommender call is in flight."""
+        await self._upstream_idle.wait()
+        return await self.items.load_many(item_ids)
 
 
 async def load_catalog_items(catalog: Catalog, item_ids: list[str]) -> list[CatalogItem | None]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Final, cast
 
 import strawberry
 
@@ -21,7 +21,8 @@ from schema.inputs import (
     validate_num_results,
     validate_ranking_items,
 )
-from schema.items import Item, load_item
+from schema.items import Item
+from schema.selections import selects
 
 
 @strawberry.enum(description="Who produced a list of recommendations.")
@@ -34,12 +35,6 @@ class RecommendationSource(enum.Enum):
         description="The gateway's stand-in (e.g. popular items) while Personalize could not "
         "answer; not personalized.",
     )
-
-
-async def load_recommended_item(
-    root: RecommendedItem, info: strawberry.Info[Context, None]
-) -> Item | None:
-    return await load_item(info.context, root.item_id)
 
 
 @strawberry.type(description="One recommended item, in the order Personalize ranked it.")
@@ -55,19 +50,35 @@ class RecommendedItem:
     reasons: list[str] = strawberry.field(
         description="Why Personalize recommends it, when the recipe says (may be empty)."
     )
+    # Filled in by the root field from the query's one catalog batch when the query selects
+    # it. A failed batch leaves the exception here: graphql-core raises a value that is an
+    # exception at the field's own path, so each item gets its error and the list survives.
     item: Item | None = strawberry.field(
-        resolver=load_recommended_item,
+        default=None,
         description="The item's details from the catalog; null when the catalog does not have it.",
     )
 
     @classmethod
-    def from_port(cls, recommendation: ports.Recommendation) -> RecommendedItem:
+    def from_port(
+        cls, recommendation: ports.Recommendation, item: CatalogEntry = None
+    ) -> RecommendedItem:
         return cls(
             item_id=strawberry.ID(recommendation.item_id),
             score=recommendation.score,
             promotion_name=recommendation.promotion_name,
             reasons=list(recommendation.reasons),
+            item=_item(item),
         )
+
+
+# What the catalog said of one item: found, missing (None) or failed (the exception).
+CatalogEntry = ports.CatalogItem | Exception | None
+
+
+def _item(entry: CatalogEntry) -> Item | None:
+    if isinstance(entry, ports.CatalogItem):
+        return Item.from_catalog(entry)
+    return cast(Item | None, entry)
 
 
 @strawberry.type(description="A list of recommended items, best first.")
@@ -79,12 +90,41 @@ class RecommendationList:
     source: RecommendationSource = strawberry.field(description="Who produced this list.")
 
     @classmethod
-    def from_port(cls, recommendations: ports.Recommendations) -> RecommendationList:
+    def from_port(
+        cls,
+        recommendations: ports.Recommendations,
+        catalog_items: Sequence[CatalogEntry] | None = None,
+    ) -> RecommendationList:
+        """The list, with each item's catalog entry from `catalog_items` (in the same order)."""
+        entries = catalog_items or [None] * len(recommendations.items)
         return cls(
             recommendation_id=recommendations.recommendation_id,
-            items=[RecommendedItem.from_port(item) for item in recommendations.items],
+            items=[
+                RecommendedItem.from_port(item, entry)
+                for item, entry in zip(recommendations.items, entries, strict=True)
+            ],
             source=RecommendationSource(recommendations.source.value),
         )
+
+
+# Where `item` sits below a root field that answers a RecommendationList.
+ITEM_PATH: Final = ("items", "item")
+
+
+async def recommendation_list(
+    info: strawberry.Info[Context, None], recommendations: ports.Recommendations
+) -> RecommendationList:
+    """The list a root field answers: with its catalog items, fetched in the query's shared
+    batch, when the query selects `item`."""
+    if not recommendations.items or not selects(info._raw_info, ITEM_PATH):
+        return RecommendationList.from_port(recommendations)
+    ids = [item.item_id for item in recommendations.items]
+    entries: Sequence[CatalogEntry]
+    try:
+        entries = await info.context.load_items(ids)
+    except Exception as error:  # each item answers it, as its own resolver would have
+        entries = [error] * len(ids)
+    return RecommendationList.from_port(recommendations, entries)
 
 
 UserId = Annotated[
@@ -137,7 +177,7 @@ async def get_recommendations(
             personalize_context=with_derived_context(ctx, "recommendations", to_context(context)),
             promotion=to_promotion_request(promotion, ctx.filters),
         )
-    return RecommendationList.from_port(recommendations)
+    return await recommendation_list(info, recommendations)
 
 
 async def get_related_items(
@@ -168,7 +208,7 @@ async def get_related_items(
             num_results=validate_num_results(num_results),
             filter=to_filter_request(filter, ctx.filters),
         )
-    return RecommendationList.from_port(recommendations)
+    return await recommendation_list(info, recommendations)
 
 
 async def get_ranking(
@@ -192,7 +232,7 @@ async def get_ranking(
             filter=to_filter_request(filter, ctx.filters),
             personalize_context=with_derived_context(ctx, "ranking", to_context(context)),
         )
-    return RecommendationList.from_port(recommendations)
+    return await recommendation_list(info, recommendations)
 
 
 def with_derived_context(ctx: Context, field: str, explicit: Mapping[str, str]) -> dict[str, str]:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gateway.catalog.cache import CachedCatalog
 from gateway.catalog.sqlite import CatalogError
 from gateway.events.replay import ReplayWindow
 from gateway.events.segment import segment_routes
@@ -181,14 +182,13 @@ async def readyz(request: Request) -> Response:
     else:
         checks["personalize"] = "ok"
     ready = all(check == "ok" for check in checks.values())
+    details = {
+        **request.state.recommender.describe(),
+        "events": request.state.events.snapshot(),
+    }
+    if isinstance(request.state.catalog, CachedCatalog):
+        details["item_cache"] = request.state.catalog.snapshot()
     return JSONResponse(
-        {
-            "status": "ready" if ready else "not ready",
-            "checks": checks,
-            "details": {
-                **request.state.recommender.describe(),
-                "events": request.state.events.snapshot(),
-            },
-        },
+        {"status": "ready" if ready else "not ready", "checks": checks, "details": details},
         status_code=200 if ready else 503,
     )

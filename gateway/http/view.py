@@ -7,6 +7,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any, Final
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -108,9 +109,27 @@ class GraphQLView(GraphiQLView[Context, None]):
             return ANONYMOUS
         return self.authenticator.authenticate(request.headers)
 
+    def encode_json(self, data: object) -> bytes:
+        return encode_json(data)
+
     def decode_json(self, data: str | bytes) -> object:
         try:
-            decoded = json.loads(data)
+            decoded = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            # json reads what orjson refuses (lone surrogates, NaN, Infinity), and its
+            # errors are the ones clients are told: the slow path for unusual bodies only.
+            decoded = self._decode_json_slowly(data)
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(
+                400,
+                'A GraphQL request is a JSON object such as {"query": "...", "variables": {}}, '
+                f"not a JSON {type(decoded).__name__}.",
+            )
+        return decoded
+
+    def _decode_json_slowly(self, data: str | bytes) -> object:
+        try:
+            return json.loads(data)
         except json.JSONDecodeError as error:
             raise HTTPException(
                 400,
@@ -125,13 +144,6 @@ class GraphQLView(GraphiQLView[Context, None]):
             raise HTTPException(
                 400, "The request's JSON holds a number too long to read."
             ) from None
-        if not isinstance(decoded, dict | list):
-            raise HTTPException(
-                400,
-                'A GraphQL request is a JSON object such as {"query": "...", "variables": {}}, '
-                f"not a JSON {type(decoded).__name__}.",
-            )
-        return decoded
 
     def _validate_batch_request(
         self, request_data: list[GraphQLRequestData], protocol: GraphQLRequestProtocol
@@ -153,3 +165,12 @@ class GraphQLView(GraphiQLView[Context, None]):
             derived_personalize_context=state.personalize_context.derive(request.headers),
             identity=request.scope.get(IDENTITY_SCOPE_KEY, ANONYMOUS),
         )
+
+
+def encode_json(data: object) -> bytes:
+    """A response body: orjson's, or json's for what orjson refuses (an integer past 64 bits
+    in a catalog's attributes, a lone surrogate)."""
+    try:
+        return orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        return json.dumps(data, separators=(",", ":")).encode()

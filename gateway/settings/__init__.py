@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         default_factory=dict
     )
     catalog_path: Path = Path("var/catalog.db")
+    item_cache_size: int = Field(default=10_000, ge=1, le=10_000_000)
+    item_cache_ttl: float = Field(default=0.0, ge=0, le=86_400)  # 0: no item cache
+    response_cache_size: int = Field(default=10_000, ge=1, le=10_000_000)
+    response_cache_ttl: float = Field(default=0.0, ge=0, le=86_400)  # 0: no response cache
+    workers: int = Field(default=1, ge=1, le=64)
     connect_timeout: float = Field(default=1.0, gt=0)
     read_timeout: float = Field(default=2.0, gt=0)
     max_attempts: int = Field(default=3, ge=1, le=10)
@@ -190,6 +195,24 @@ class Settings(BaseSettings):
         if any(name.upper() == ENV_PREFIX + "ENVIRONMENT" for name in os.environ):
             return cls()
         return cls(environment="production")
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as the `GATEWAY_*` variables that give them back (secrets included),
+        for server processes started with the environment alone."""
+        environment: dict[str, str] = {}
+        for name, value in self:
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if isinstance(value, dict | list):
+                text = json.dumps(value)
+            elif isinstance(value, bool):
+                text = "true" if value else "false"
+            else:
+                text = str(value)
+            environment[ENV_PREFIX + name.upper()] = text
+        return environment
 
     @classmethod
     def env_var(cls, field: str) -> str:

@@ -423,3 +423,18 @@ async def test_app_get_query_from_an_api_client_stays_json(gateway: Gateway, sto
     )
 
     assert response.json() == {"data": {"item": {"title": store.titles["i-001"]}}}, response.text
+
+
+async def test_app_item_cache_spares_the_catalog_and_shows_in_readyz(
+    open_gateway: OpenGateway,
+) -> None:
+    query = '{ recommendations(userId: "u-03", numResults: 5) { items { item { title } } } }'
+    async with open_gateway(item_cache_ttl=60) as gateway:
+        first = await gateway.query(query)
+        second = await gateway.query(query)
+        details = (await gateway.client.get("/readyz")).json()["details"]
+
+    assert second == first, second
+    assert gateway.state["catalog"].round_trips == 1, gateway.state["catalog"].round_trips
+    assert details["item_cache"]["hits"] == 5, details
+    assert details["item_cache"]["misses"] == 5, details

@@ -250,8 +250,9 @@ async def test_breaker_closes_again_after_the_cool_down(
     personalize.faults.error_rate = 1.0
     clock = HandClock()
     async with open_gateway(fallback_items_file=popular_file) as gateway:
-        recommender = gateway.state["recommender"]
-        recommender.breaker = CircuitBreaker(failure_threshold=2, cool_down=30.0, clock=clock)
+        fallback = gateway.state["recommender"].recommender
+        assert isinstance(fallback, FallbackRecommender), fallback
+        fallback.breaker = CircuitBreaker(failure_threshold=2, cool_down=30.0, clock=clock)
         for _ in range(2):
             await recommend(gateway)
         personalize.faults.error_rate = 0.0

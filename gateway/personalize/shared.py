@@ -1,0 +1,184 @@
+"""Personalize answers shared: identical requests in flight share one call, and, when asked
+for, a fresh answer is given again for a while (the response cache)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from gateway.personalize.stale import StaleStore, request_key
+from schema.ports import (
+    FilterRequest,
+    PromotionRequest,
+    Recommendations,
+    RecommendationSource,
+    Recommender,
+)
+
+
+class DescribedRecommender(Recommender, Protocol):
+    """A Recommender that reports its state to /readyz and forgets a user's answers."""
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def invalidate_user(self, user_id: str) -> None: ...
+
+
+@dataclass
+class SharingCounters:
+    """Requests counted since start-up, for /readyz."""
+
+    hits: int = 0  # answered by the response cache
+    misses: int = 0  # not in the response cache (counted only when it is on)
+    coalesced: int = 0  # answered by a call another request had in flight
+
+
+class SharedRecommender:
+    """`recommender` with identical concurrent requests sharing one call, always.
+
+    The key is the whole request (operation, user, item, size, filter, context, promotion), so
+    answers are never shared across users. With a `cache` (a `StaleStore` whose `max_age` is
+    the response cache's time to live), a Personalize answer is kept and given again to the
+    same request; fallback answers are not kept. `invalidate_user` drops the user's kept
+    answers, and keeps an answer in flight at that moment from being stored.
+    """
+
+    def __init__(self, recommender: DescribedRecommender, *, cache: StaleStore | None) -> None:
+        self.recommender = recommender
+        self.cache = cache
+        self.counters = SharingCounters()
+        self._in_flight: dict[Hashable, asyncio.Future[Recommendations]] = {}
+        self._generations: dict[str, int] = {}  # user -> invalidations, while any in flight
+
+    def describe(self) -> dict[str, Any]:
+        """The wrapped recommender's state, and the sharing counters, for /readyz."""
+        sharing: dict[str, Any] = {**asdict(self.counters), "in_flight": len(self._in_flight)}
+        if self.cache is not None:
+            sharing |= {"entries": len(self.cache), "ttl": self.cache.max_age}
+        return {**self.recommender.describe(), "response_cache": sharing}
+
+    def invalidate_user(self, user_id: str) -> None:
+        """Forget what is kept for `user_id`: their events have reached Personalize."""
+        self.recommender.invalidate_user(user_id)
+        if self.cache is not None:
+            self.cache.invalidate_user(user_id)
+            if user_id in self._generations:
+                self._generations[user_id] += 1
+
+    async def recommend(
+        self,
+        *,
+        user_id: str,
+        num_results: int,
+        filter: FilterRequest | None,
+        personalize_context: Mapping[str, str],
+        promotion: PromotionRequest | None,
+    ) -> Recommendations:
+        arguments: dict[str, Any] = {
+            "user_id": user_id,
+            "num_results": num_results,
+            "filter": filter,
+            "personalize_context": personalize_context,
+            "promotion": promotion,
+        }
+        return await self._share(
+            request_key("recommend", **arguments),
+            user_id,
+            lambda: self.recommender.recommend(**arguments),
+        )
+
+    async def related_items(
+        self,
+        *,
+        item_id: str,
+        user_id: str | None,
+        num_results: int,
+        filter: FilterRequest | None,
+    ) -> Recommendations:
+        arguments: dict[str, Any] = {
+            "item_id": item_id,
+            "user_id": user_id,
+            "num_results": num_results,
+            "filter": filter,
+        }
+        return await self._share(
+            request_key("related_items", **arguments),
+            user_id,
+            lambda: self.recommender.related_items(**arguments),
+        )
+
+    async def rank(
+        self,
+        *,
+        user_id: str,
+        item_ids: Sequence[str],
+        filter: FilterRequest | None,
+        personalize_context: Mapping[str, str],
+    ) -> Recommendations:
+        arguments: dict[str, Any] = {
+            "user_id": user_id,
+            "item_ids": list(item_ids),
+            "filter": filter,
+            "personalize_context": personalize_context,
+        }
+        return await self._share(
+            request_key("rank", **arguments),
+            user_id,
+            lambda: self.recommender.rank(**arguments),
+        )
+
+    async def _share(
+        self,
+        key: Hashable,
+        user_id: str | None,
+        call: Callable[[], Awaitable[Recommendations]],
+    ) -> Recommendations:
+        if self.cache is not None:
+            kept = self.cache.get(key)
+            if kept is not None:
+                self.counters.hits += 1
+                return kept
+            self.counters.misses += 1
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            self.counters.coalesced += 1
+        else:
+            pending = self._start(key, user_id, call)
+        # Shielded: a caller that goes away does not cancel the call the others wait for.
+        return await asyncio.shield(pending)
+
+    def _start(
+        self,
+        key: Hashable,
+        user_id: str | None,
+        call: Callable[[], Awaitable[Recommendations]],
+    ) -> asyncio.Future[Recommendations]:
+        tracked = self.cache is not None and user_id is not None
+        if tracked:
+            assert user_id is not None
+            generation = self._generations.setdefault(user_id, 0)
+
+        async def run() -> Recommendations:
+            answer = await call()
+            if (
+                self.cache is not None
+                and answer.source is RecommendationSource.PERSONALIZE
+                and (not tracked or self._generations.get(user_id or "") == generation)
+            ):
+                self.cache.put(key, answer, user_id=user_id)
+            return answer
+
+        task = asyncio.ensure_future(run())
+        self._in_flight[key] = task
+
+        def done(finished: asyncio.Future[Recommendations]) -> None:
+            del self._in_flight[key]
+            if not self._in_flight:
+                self._generations.clear()
+            if not finished.cancelled():
+                finished.exception()  # retrieved: every waiter may have gone away
+
+        task.add_done_callback(done)
+        return task
