@@ -30,7 +30,7 @@ def run_server(app: Starlette, settings: Settings, sock: socket.socket) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        log_config=build_log_config(settings.log_level),
+        log_config=build_log_config(settings.log_level, settings.log_format),
         server_header=False,
         timeout_graceful_shutdown=settings.shutdown_timeout,
     )
