@@ -54,6 +54,10 @@ def print_banner(settings: Settings, upstream: str, user_id: str) -> None:
     ]
     if settings.graphiql:
         lines.append(f"  GraphiQL: {base}/graphql  (open it in a browser)")
+    if settings.storefront:
+        lines.append(f"  Storefront: {base}/demo")
+    if settings.metrics:
+        lines.append(f"  Metrics:  {base}/metrics")
     lines += [
         f"  A first query: {query}",
         f"  curl -s {base}/graphql -H 'content-type: application/json' \\",
