@@ -22,7 +22,7 @@ def create_app_from_env() -> Starlette:
     """
     try:
         settings = Settings.for_deployment()
-        logging.config.dictConfig(build_log_config(settings.log_level))
+        logging.config.dictConfig(build_log_config(settings.log_level, settings.log_format))
         return create_app(settings)
     except ValidationError as error:
         problems = describe_validation_error(error)

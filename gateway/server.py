@@ -32,7 +32,7 @@ def run_server(app: Starlette, settings: Settings, sock: socket.socket) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        log_config=build_log_config(settings.log_level),
+        log_config=build_log_config(settings.log_level, settings.log_format),
         server_header=False,
         timeout_graceful_shutdown=settings.shutdown_timeout,
     )
@@ -79,6 +79,10 @@ def print_banner(settings: Settings, upstream: str, user_id: str) -> None:
     ]
     if settings.graphiql:
         lines.append(f"  GraphiQL: {base}/graphql  (open it in a browser)")
+    if settings.storefront:
+        lines.append(f"  Storefront: {base}/demo")
+    if settings.metrics:
+        lines.append(f"  Metrics:  {base}/metrics")
     lines += [
         f"  A first query: {query}",
         f"  curl -s {base}/graphql -H 'content-type: application/json' \\",

@@ -19,6 +19,8 @@ from gateway.catalog.cache import CachedCatalog
 from gateway.catalog.sqlite import SqliteCatalog
 from gateway.events.buffer import EventBuffer
 from gateway.events.sender import DirectEventSink, PutEventsSender
+from gateway.metrics import GatewayMetrics, MultiprocessModeError
+from gateway.observations import Observer, RecordingObserver
 from gateway.personalize.breaker import CircuitBreaker
 from gateway.personalize.fallback import (
     FallbackItemsError,
@@ -29,6 +31,7 @@ from gateway.personalize.recommender import FILTERS_HINT, PersonalizeRecommender
 from gateway.personalize.shared import SharedRecommender
 from gateway.personalize.stale import StaleStore
 from gateway.settings import ConfigurationError, Settings
+from gateway.tracing import Tracing, TracingUnavailable, build_tracing
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,42 @@ class Resources(TypedDict):
     events: DirectEventSink | EventBuffer
 
 
+@dataclass(frozen=True, slots=True)
+class Observability:
+    """What watches the gateway: metrics and tracing as configured, and the observer the
+    adapters report to (None when nothing listens, so they pay nothing)."""
+
+    metrics: GatewayMetrics | None = None
+    tracing: Tracing | None = None
+    observer: Observer | None = None
+
+
+def observability(settings: Settings, *, tracing: Tracing | None = None) -> Observability:
+    """Metrics, tracing and JSON request lines as the settings ask; `tracing` replaces the
+    OTLP tracing the settings would build (tests pass one with an in-memory exporter)."""
+    metrics = None
+    if settings.metrics:
+        try:
+            metrics = GatewayMetrics(multiprocess_dir=settings.metrics_multiprocess_dir)
+        except MultiprocessModeError as error:
+            raise ConfigurationError(
+                f"{Settings.env_var('metrics_multiprocess_dir')}: {error}"
+            ) from None
+    if tracing is None and settings.otel_enabled:
+        try:
+            tracing = build_tracing(
+                service_name=settings.otel_service_name,
+                sampling_ratio=settings.otel_sampling_ratio,
+                endpoint=settings.otel_endpoint,
+            )
+        except TracingUnavailable as error:
+            raise ConfigurationError(f"{Settings.env_var('otel_enabled')}: {error}") from None
+    listeners: list[Observer] = [found for found in (metrics, tracing) if found is not None]
+    if not listeners and settings.log_format != "json":
+        return Observability()
+    return Observability(metrics, tracing, RecordingObserver(listeners))
+
+
 def setting_hints() -> dict[str, str]:
     """Where an operator configures each operation's resource, for development messages."""
     return {
@@ -81,7 +120,9 @@ def fallback_items(settings: Settings) -> tuple[str, ...]:
         raise ConfigurationError(f"{Settings.env_var('fallback_items_file')}: {error}") from None
 
 
-def personalize_recommender(client: Any, settings: Settings) -> PersonalizeRecommender:
+def personalize_recommender(
+    client: Any, settings: Settings, observer: Observer | None = None
+) -> PersonalizeRecommender:
     """Personalize through `client`, for the ARNs in `settings`."""
     return PersonalizeRecommender(
         client,
@@ -91,10 +132,13 @@ def personalize_recommender(client: Any, settings: Settings) -> PersonalizeRecom
         deadline=settings.upstream_deadline,
         production=settings.production,
         hints=setting_hints(),
+        observer=observer,
     )
 
 
-def fallback_recommender(client: Any, settings: Settings, stale: StaleStore) -> FallbackRecommender:
+def fallback_recommender(
+    client: Any, settings: Settings, stale: StaleStore, observer: Observer | None = None
+) -> FallbackRecommender:
     """Personalize through `client` with the stand-ins `settings` configure."""
     popular = None
     if settings.fallback_arn is not None:
@@ -105,9 +149,10 @@ def fallback_recommender(client: Any, settings: Settings, stale: StaleStore) -> 
             ranking_arn=None,
             deadline=settings.fallback_deadline,
             production=settings.production,
+            observer=observer,
         )
     return FallbackRecommender(
-        personalize_recommender(client, settings),
+        personalize_recommender(client, settings, observer),
         stale=stale,
         breaker=CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold,
@@ -115,6 +160,7 @@ def fallback_recommender(client: Any, settings: Settings, stale: StaleStore) -> 
         ),
         popular=popular,
         popular_items=fallback_items(settings),
+        observer=observer,
     )
 
 
@@ -165,9 +211,14 @@ def client_config(settings: Settings) -> AioConfig:
 
 @contextlib.asynccontextmanager
 async def open_resources(
-    settings: Settings, credentials: StaticCredentials | None = None
+    settings: Settings,
+    credentials: StaticCredentials | None = None,
+    observer: Observer | None = None,
 ) -> AsyncIterator[Resources]:
-    """Open the Personalize clients and the catalog for the app's life; close them all after."""
+    """Open the Personalize clients and the catalog for the app's life; close them all after.
+
+    `observer` hears what the adapters report, for metrics, traces and request log lines.
+    """
     session = AioSession()
     client_options: dict[str, Any] = {
         "region_name": settings.aws_region,
@@ -196,9 +247,11 @@ async def open_resources(
                 "personalize-events", endpoint_url=settings.events_endpoint, **client_options
             )
         )
-        catalog = await stack.enter_async_context(SqliteCatalog.open(settings.catalog_path))
+        catalog = await stack.enter_async_context(
+            SqliteCatalog.open(settings.catalog_path, observer=observer)
+        )
         recommender = shared_recommender(
-            fallback_recommender(runtime, settings, stale_store(settings)), settings
+            fallback_recommender(runtime, settings, stale_store(settings), observer), settings
         )
         sender = PutEventsSender(
             events,
@@ -207,6 +260,7 @@ async def open_resources(
             production=settings.production,
             hints=setting_hints(),
             deadline=settings.upstream_deadline,
+            observer=observer,
         )
         event_sink: DirectEventSink | EventBuffer = DirectEventSink(
             sender, max_batch=settings.events_max_batch

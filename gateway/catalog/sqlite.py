@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from urllib.parse import quote
 
 import aiosqlite
 
+from gateway.observations import CatalogBatch, Observer
 from schema.ports import CatalogItem
 
 CATALOG_FIELDS = ("title", "description", "image_url", "price", "category")
@@ -41,13 +43,22 @@ class SqliteCatalog:
     """The `Catalog` port on a SQLite file, through one read-only connection for the app's life.
 
     `round_trips` counts the queries `get_items` has sent, so tests and the benchmark can check
-    that a whole GraphQL query costs one. Open it with `SqliteCatalog.open(path)`.
+    that a whole GraphQL query costs one. Open it with `SqliteCatalog.open(path)`. `observer`
+    hears of every batch looked up.
     """
 
+    source = "sqlite"
+
     def __init__(
-        self, connection: aiosqlite.Connection, path: Path, *, max_variables: int | None = None
+        self,
+        connection: aiosqlite.Connection,
+        path: Path,
+        *,
+        max_variables: int | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.path = path
+        self.observer = observer
         self.round_trips = 0
         self.max_variables = max_variables or sqlite_variable_limit()
         self._connection = connection
@@ -55,17 +66,40 @@ class SqliteCatalog:
     @classmethod
     @contextlib.asynccontextmanager
     async def open(
-        cls, path: Path, *, max_variables: int | None = None
+        cls, path: Path, *, max_variables: int | None = None, observer: Observer | None = None
     ) -> AsyncIterator[SqliteCatalog]:
         """Open the catalog read-only, check it is one, and close it on exit."""
         uri = await asyncio.to_thread(_read_only_uri, path)
         async with aiosqlite.connect(uri, uri=True) as connection:
             await connection.execute("PRAGMA query_only = ON")
             await _check_schema(connection, path)
-            yield cls(connection, path, max_variables=max_variables)
+            yield cls(connection, path, max_variables=max_variables, observer=observer)
 
     async def get_items(self, item_ids: Sequence[str]) -> dict[str, CatalogItem]:
         """The items found among `item_ids`, in one query (one per `max_variables` ids)."""
+        if self.observer is None:
+            return await self._get_items(item_ids)
+        started = time.perf_counter()
+        found: dict[str, CatalogItem] = {}
+        ok = False
+        try:
+            found = await self._get_items(item_ids)
+            ok = True
+        finally:
+            seconds = time.perf_counter() - started
+            self.observer.catalog_batch(
+                CatalogBatch(
+                    source=self.source,
+                    ids=len(item_ids),
+                    found=len(found),
+                    ok=ok,
+                    started_ns=time.time_ns() - int(seconds * 1e9),
+                    seconds=seconds,
+                )
+            )
+        return found
+
+    async def _get_items(self, item_ids: Sequence[str]) -> dict[str, CatalogItem]:
         unique = list(dict.fromkeys(item_ids))
         found: dict[str, CatalogItem] = {}
         for start in range(0, len(unique), self.max_variables):

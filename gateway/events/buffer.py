@@ -96,6 +96,8 @@ class EventBuffer:
         group.extend(with_event_ids(batch).events)
         self.counters.accepted += count
         self.counters.pending += count
+        if self.sender.observer is not None:
+            self.sender.observer.events("accepted", count)
         if len(group) >= limits.MAX_EVENTS_PER_CALL:
             self._full.set()
         return RecordedEvents(accepted=count, delivery=self.delivery)

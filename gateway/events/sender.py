@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -12,7 +13,13 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gateway.personalize.recommender import RootField, not_available, translate_error
+from gateway.observations import Observer
+from gateway.personalize.recommender import (
+    RootField,
+    not_available,
+    report_call,
+    translate_error,
+)
 from schema import limits
 from schema.ports import (
     Event,
@@ -60,7 +67,8 @@ class PutEventsSender:
     applies to each call. With no `tracking_id`, every call raises ResourceNotFound, naming
     `hints["recordEvents"]` (where the tracker is configured) in development; in `production`
     the message names nothing of the configuration (the log does). `deadline` bounds each call,
-    retries included (Unavailable when it passes).
+    retries included (Unavailable when it passes). `observer` hears of every call and of the
+    events delivered or failed.
     """
 
     def __init__(
@@ -72,7 +80,9 @@ class PutEventsSender:
         production: bool = False,
         hints: Mapping[str, str] | None = None,
         deadline: float | None = None,
+        observer: Observer | None = None,
     ) -> None:
+        self.observer = observer
         self._client = client
         self._deadline = deadline
         self._tracking_id = tracking_id
@@ -97,20 +107,29 @@ class PutEventsSender:
         }
         if user_id is not None:
             params["userId"] = user_id
+        started = time.perf_counter()
         deadline = asyncio.timeout(self._deadline)
         try:
             async with deadline:
-                await self._client.put_events(**params)
+                answer = await self._client.put_events(**params)
         except (ClientError, BotoCoreError, TimeoutError) as error:
             if deadline.expired():
                 logger.warning("PutEvents gave no answer within %g s", self._deadline)
-                raise Unavailable(
+                failure: PortError = Unavailable(
                     f"Amazon Personalize did not record the events within {self._deadline:g} s; "
                     "retry later."
-                ) from error
-            raise translate_error(
-                RECORD_EVENTS, error, production=self._production, hints=self._hints
-            ) from error
+                )
+            else:
+                failure = translate_error(
+                    RECORD_EVENTS, error, production=self._production, hints=self._hints
+                )
+            if self.observer is not None:
+                report_call(self.observer, "put_events", params, started, failure, error)
+                self.observer.events("failed", len(events))
+            raise failure from error
+        if self.observer is not None:
+            report_call(self.observer, "put_events", params, started, None, answer)
+            self.observer.events("delivered", len(events))
         # Personalize files a session's events under its user; anonymous apps ask by session.
         self._invalidate(dict.fromkeys(user for user in (user_id, session_id) if user))
 
@@ -140,6 +159,8 @@ class DirectEventSink:
     async def record(self, batch: EventBatch) -> RecordedEvents:
         batch = with_event_ids(batch)
         self.counters.accepted += len(batch.events)
+        if self.sender.observer is not None:
+            self.sender.observer.events("accepted", len(batch.events))
         failures: list[EventFailure] = []
         first_error: PortError | None = None
         for start, chunk in chunks(batch.events):

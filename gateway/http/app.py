@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from zoneinfo import ZoneInfo
 
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -22,12 +23,16 @@ from gateway.http.auth import API_KEY_HEADER, build_authenticator
 from gateway.http.body_limit import BodyLimitMiddleware
 from gateway.http.caching import HttpCache
 from gateway.http.graphiql import graphiql_routes
+from gateway.http.metrics_endpoint import metrics_routes
+from gateway.http.observing import ObservingMiddleware
 from gateway.http.persisted_queries import PersistedQueries
 from gateway.http.personalize_context import PersonalizeContextRules
 from gateway.http.request_id import REQUEST_ID_HEADER, RequestIdMiddleware
+from gateway.http.storefront import storefront_routes, to_storefront
 from gateway.http.view import GraphQLView
 from gateway.settings import Settings
-from gateway.wiring import Resources, StaticCredentials, open_resources
+from gateway.tracing import Tracing
+from gateway.wiring import Resources, StaticCredentials, observability, open_resources
 from schema import build_schema
 
 logger = logging.getLogger(__name__)
@@ -47,12 +52,15 @@ def create_app(
     *,
     routes: Sequence[BaseRoute] = (),
     credentials: StaticCredentials | None = None,
+    tracing: Tracing | None = None,
 ) -> Starlette:
     """The gateway for `settings`; `routes` are served alongside (the CLI mounts sample images).
 
     `credentials` is for a local Personalize only; without it botocore's chain finds them.
+    `tracing` replaces the tracing the settings configure (tests capture spans in memory).
     Raises ConfigurationError when a setting cannot be put to use (an unreadable key file).
     """
+    watch = observability(settings, tracing=tracing)
     schema = build_schema(
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_query_aliases,
@@ -69,8 +77,18 @@ def create_app(
         authenticator=build_authenticator(settings),
         subscription_protocols=(),  # no subscriptions; a websocket would bypass the middleware
         persisted_queries=PersistedQueries(settings.persisted_queries_max_bytes),
+        tracing=watch.tracing,
     )
     middleware = [Middleware(RequestIdMiddleware)]
+    if watch.observer is not None:
+        middleware.append(
+            Middleware(
+                ObservingMiddleware,
+                metrics=watch.metrics,
+                tracing=watch.tracing,
+                log_user_ids=settings.log_user_ids,
+            )
+        )
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -84,6 +102,11 @@ def create_app(
         )
     # Inside CORS, so that a 413 still carries the headers a browser needs to read it.
     middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))
+    if settings.production and settings.metrics and settings.metrics_token is None:
+        logger.warning(
+            "Production mode with GATEWAY_METRICS on and no GATEWAY_METRICS_TOKEN: anyone who "
+            "reaches the gateway can read /metrics"
+        )
     if settings.production and settings.auth_mode == "none":
         logger.warning(
             "Production mode with GATEWAY_AUTH_MODE=none: any client may ask for any user's "
@@ -94,8 +117,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[GatewayState]:
-        async with open_resources(settings, credentials) as resources:
-            yield GatewayState(**resources, personalize_context=rules)
+        try:
+            async with open_resources(settings, credentials, watch.observer) as resources:
+                yield GatewayState(**resources, personalize_context=rules)
+        finally:
+            if watch.tracing is not None:
+                watch.tracing.shutdown()
 
     return Starlette(
         routes=[
@@ -105,19 +132,30 @@ def create_app(
                     view,
                     max_age=settings.http_cache_max_age,
                     vary=("Authorization", API_KEY_HEADER),
+                    observer=watch.observer,
                 ),
                 name="graphql",
             ),
-            Route("/", home, methods=["GET"]),
+            Route("/", to_storefront if settings.storefront else home, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             *(graphiql_routes() if settings.graphiql else ()),
+            *(storefront_routes() if settings.storefront else ()),
+            *(
+                metrics_routes(watch.metrics, token=_secret(settings.metrics_token))
+                if watch.metrics is not None
+                else ()
+            ),
             *segment_webhook_routes(settings),
             *routes,
         ],
         middleware=middleware,
         lifespan=lifespan,
     )
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
 
 
 def personalize_context_rules(settings: Settings) -> PersonalizeContextRules:

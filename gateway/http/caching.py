@@ -16,6 +16,8 @@ from typing import Any, Final
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.observations import Observer
+
 NOT_STORED: Final = "no-store"
 RESULT_SUCCEEDED_KEY: Final = "gateway.result_succeeded"
 
@@ -33,12 +35,19 @@ class HttpCache:
     `max_age` is how many seconds a browser may reuse an answer before revalidating it; 0 makes
     it revalidate every time (and still get a 304 when the answer is the same). `vary` names
     the request headers an answer depends on besides the URL: those saying who asks.
+    `observer` hears of each revalidation: a hit when the answer is unchanged (304).
     """
 
     def __init__(
-        self, app: ASGIApp, *, max_age: int, vary: Sequence[str] = ("Authorization",)
+        self,
+        app: ASGIApp,
+        *,
+        max_age: int,
+        vary: Sequence[str] = ("Authorization",),
+        observer: Observer | None = None,
     ) -> None:
         self.app = app
+        self.observer = observer
         self.cache_control = f"private, max-age={max_age}"
         self.vary = ", ".join(vary)
 
@@ -80,7 +89,11 @@ class HttpCache:
         headers["etag"] = etag
         if self.vary:
             headers.add_vary_header(self.vary)
-        if etag_matches(Headers(scope=scope).get("if-none-match"), etag):
+        if_none_match = Headers(scope=scope).get("if-none-match")
+        matched = etag_matches(if_none_match, etag)
+        if if_none_match and self.observer is not None:
+            self.observer.cache_lookup("http", "hit" if matched else "miss")
+        if matched:
             for name in ("content-length", "content-type"):
                 del headers[name]
             await send({**start, "status": 304})

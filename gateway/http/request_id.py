@@ -10,6 +10,8 @@ from contextvars import ContextVar
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.observations import current_record
+
 REQUEST_ID_HEADER = "X-Request-Id"
 NO_REQUEST_ID = "-"
 # An id from outside goes into log lines: only a plain token is accepted, anything else is replaced.
@@ -53,8 +55,12 @@ class RequestIdMiddleware:
 
 
 class RequestIdLogFilter(logging.Filter):
-    """Adds `request_id` to every log record, for a `%(request_id)s` in the log format."""
+    """Adds `request_id` to every log record, for a `%(request_id)s` in the log format, and
+    the trace id when the request is traced."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = _current.get()
+        observed = current_record.get()
+        if observed is not None and observed.trace_id is not None:
+            record.trace_id = observed.trace_id
         return True

@@ -3,8 +3,10 @@ errors for requests refused before any GraphQL runs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import re
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -22,7 +24,10 @@ from gateway.http.auth import AuthenticationFailed, Authenticator
 from gateway.http.caching import mark_result
 from gateway.http.errors import request_error_response
 from gateway.http.graphiql import GraphiQLView
+from gateway.http.observing import mark_outcome
 from gateway.http.persisted_queries import PersistedQueries, PersistedQueryError
+from gateway.observations import current_record
+from gateway.tracing import Tracing
 from schema import Context
 from schema.identity import ANONYMOUS, Identity
 
@@ -32,6 +37,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 IDENTITY_SCOPE_KEY: Final = "gateway.identity"
+# The first operation of a document: enough to name it in metrics, logs and traces without
+# parsing it again (a document of several operations names the one to run).
+_FIRST_OPERATION: Final = re.compile(r"^\s*(query|mutation|subscription)\b\s*([_A-Za-z]\w*)?")
 
 
 class GraphQLView(GraphiQLView[Context, None]):
@@ -40,7 +48,8 @@ class GraphQLView(GraphiQLView[Context, None]):
     Every request that may run an operation is authenticated by `authenticator` first; the
     IDE page is not, so people can open it and add their token in its headers editor. Queries
     may come as Apollo's persisted queries (by hash), stored in `persisted_queries`. Whether a
-    result succeeded is left in the scope for the HTTP cache around the view.
+    result succeeded is left in the scope for the HTTP cache around the view. With `tracing`,
+    each operation runs in its own span.
     """
 
     def __init__(
@@ -49,11 +58,13 @@ class GraphQLView(GraphiQLView[Context, None]):
         *,
         authenticator: Authenticator,
         persisted_queries: PersistedQueries,
+        tracing: Tracing | None = None,
         **options: Any,
     ) -> None:
         super().__init__(schema, **options)
         self.authenticator = authenticator
         self.persisted_queries = persisted_queries
+        self.tracing = tracing
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A persisted query by hash over GET has no `query` parameter either, yet wants JSON.
@@ -76,12 +87,30 @@ class GraphQLView(GraphiQLView[Context, None]):
             sub_response.status_code = error.status_code
             sub_response.headers["Cache-Control"] = error.cache_control
             return error.as_result()
-        return await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
+        record = current_record.get()
+        if record is None:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        operation_type, record.operation = _operation_of(request_data)
+        user_id = context.identity.user_id or (request_data.variables or {}).get("userId")
+        record.user_id = user_id if isinstance(user_id, str) else None
+        span = (
+            self.tracing.operation_span(operation_type, record.operation)
+            if self.tracing is not None
+            else contextlib.nullcontext()
         )
+        with span:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         mark_result(request.scope, succeeded=result.data is not None and not result.errors)
+        if result.data is None:
+            mark_outcome(request.scope, "error")
+        else:
+            mark_outcome(request.scope, "partial" if result.errors else "ok")
         return await super().process_result(request, result)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -174,3 +203,10 @@ def encode_json(data: object) -> bytes:
         return orjson.dumps(data)
     except orjson.JSONEncodeError:
         return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _operation_of(request_data: GraphQLRequestData) -> tuple[str, str | None]:
+    """The type and name of the operation a request runs (a bare `{...}` is an anonymous query)."""
+    match = _FIRST_OPERATION.match(request_data.query or "")
+    operation_type = match[1] if match else "query"
+    return operation_type, request_data.operation_name or (match[2] if match else None)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.observations import Observer
 from gateway.personalize.breaker import BreakerState, CircuitBreaker
 from gateway.personalize.stale import StaleStore, request_key
 from schema.limits import MAX_ID_LENGTH, MAX_NUM_RESULTS
@@ -63,7 +64,8 @@ class FallbackRecommender:
     recommendation id unless Personalize gave them one. Client errors (bad input, not found) are
     never hidden; with no stand-in the original error reaches the client. Once a user's events
     reach Personalize, `invalidate_user` drops that user's stale answers, so recommendations
-    follow the events even while Personalize cannot answer.
+    follow the events even while Personalize cannot answer. `observer` hears of every
+    stand-in answer, stale-answer lookup and change of the breaker's state.
     """
 
     def __init__(
@@ -74,7 +76,10 @@ class FallbackRecommender:
         breaker: CircuitBreaker,
         popular: Recommender | None = None,
         popular_items: Sequence[str] = (),
+        observer: Observer | None = None,
     ) -> None:
+        self.observer = observer
+        self._reported_state = breaker.state
         self.personalize = personalize
         self.stale = stale
         self.breaker = breaker
@@ -202,6 +207,21 @@ class FallbackRecommender:
         call: Callable[[], Awaitable[Recommendations]],
         stand_in: StandIn,
     ) -> Recommendations:
+        try:
+            return await self._answer_or_fall_back(field, key, user_id, call, stand_in)
+        finally:
+            if self.observer is not None and self.breaker.state is not self._reported_state:
+                self._reported_state = self.breaker.state
+                self.observer.breaker_state(self._reported_state.value)
+
+    async def _answer_or_fall_back(
+        self,
+        field: str,
+        key: Hashable,
+        user_id: str | None,
+        call: Callable[[], Awaitable[Recommendations]],
+        stand_in: StandIn,
+    ) -> Recommendations:
         failure: PortError
         if not self.breaker.allow():
             self.counters.skipped_by_breaker += 1
@@ -231,6 +251,8 @@ class FallbackRecommender:
         self, field: str, key: Hashable, failure: PortError, stand_in: StandIn
     ) -> Recommendations:
         kept = self.stale.get(key)
+        if self.observer is not None:
+            self.observer.cache_lookup("stale", "miss" if kept is None else "hit")
         if kept is not None:
             self._count(field, "stale", failure)
             return dataclasses.replace(kept, recommendation_id=None, source=FALLBACK)
@@ -283,6 +305,8 @@ class FallbackRecommender:
 
     def _count(self, field: str, name: str, failure: PortError) -> None:
         setattr(self.counters, name, getattr(self.counters, name) + 1)
+        if self.observer is not None:
+            self.observer.fallback_answer(field, name)
         logger.warning(
             "%s answered by the fallback (%s) instead of Personalize (%s)",
             field,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
+from gateway.observations import Observer, Outcome, PersonalizeCall
 from schema.ports import (
     FilterRequest,
     InvalidInput,
@@ -29,6 +31,11 @@ THROTTLING_CODES = frozenset(
     {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
 )
 MAX_MESSAGE_LENGTH = 500
+API_NAMES = {
+    "get_recommendations": "GetRecommendations",
+    "get_personalized_ranking": "GetPersonalizedRanking",
+    "put_events": "PutEvents",
+}
 _ARN = re.compile(
     r"arn:aws[a-z-]*:personalize:[a-z0-9-]*:\d*:(?P<kind>[a-z-]+)/[A-Za-z0-9_-]+",
 )
@@ -76,8 +83,10 @@ class PersonalizeRecommender:
         deadline: float | None = None,
         production: bool = False,
         hints: Mapping[str, str] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._client = client
+        self._observer = observer
         self._deadline = deadline
         self._production = production
         self._hints = dict(hints or {})
@@ -141,6 +150,7 @@ class PersonalizeRecommender:
         self, field: RootField, operation: str, params: dict[str, Any]
     ) -> dict[str, Any]:
         deadline = asyncio.timeout(self._deadline)
+        started = time.perf_counter() if self._observer is not None else 0.0
         try:
             async with deadline:
                 response: dict[str, Any] = await getattr(self._client, operation)(**params)
@@ -151,12 +161,18 @@ class PersonalizeRecommender:
                     field.name,
                     self._deadline,
                 )
-                raise Unavailable(
+                failure: PortError = Unavailable(
                     f"Amazon Personalize did not answer within {self._deadline:g} s; retry later."
-                ) from error
-            raise translate_error(
-                field, error, production=self._production, hints=self._hints
-            ) from error
+                )
+            else:
+                failure = translate_error(
+                    field, error, production=self._production, hints=self._hints
+                )
+            if self._observer is not None:
+                report_call(self._observer, operation, params, started, failure, error)
+            raise failure from error
+        if self._observer is not None:
+            report_call(self._observer, operation, params, started, None, response)
         return response
 
     def _require(self, target: dict[str, str] | None, field: RootField) -> dict[str, str]:
@@ -168,6 +184,60 @@ class PersonalizeRecommender:
                 production=self._production,
             )
         return target
+
+
+def report_call(
+    observer: Observer,
+    operation: str,
+    params: Mapping[str, Any],
+    started: float,
+    failure: PortError | None,
+    answer: Mapping[str, Any] | Exception,
+) -> None:
+    """Tell `observer` of a call of `operation` begun at `started` (`time.perf_counter()`)."""
+    seconds = time.perf_counter() - started
+    if isinstance(answer, ClientError):
+        answer = answer.response
+    retries = (
+        answer.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        if isinstance(answer, Mapping)
+        else 0
+    )
+    if "campaignArn" in params:
+        kind: str | None = "campaign"
+    elif "recommenderArn" in params:
+        kind = "recommender"
+    else:
+        kind = "event-tracker" if "trackingId" in params else None
+    num_results = params.get("numResults")
+    if num_results is None and "inputList" in params:
+        num_results = len(params["inputList"])
+    observer.personalize_call(
+        PersonalizeCall(
+            api=API_NAMES.get(operation, operation),
+            outcome=outcome_of(failure),
+            started_ns=time.time_ns() - int(seconds * 1e9),
+            seconds=seconds,
+            retries=int(retries),
+            arn_kind=kind,
+            num_results=num_results,
+        )
+    )
+
+
+def outcome_of(failure: PortError | None) -> Outcome:
+    """The metrics' word for how a call ended."""
+    if failure is None:
+        return "ok"
+    if isinstance(failure, Throttled):
+        return "throttled"
+    if isinstance(failure, Unavailable):
+        return "unavailable"
+    if isinstance(failure, InvalidInput):
+        return "invalid_input"
+    if isinstance(failure, ResourceNotFound):
+        return "not_found"
+    return "error"
 
 
 def translate_error(

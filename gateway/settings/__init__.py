@@ -41,6 +41,8 @@ from schema import limits
 
 ENV_PREFIX = "GATEWAY_"
 REGION_ENV_VARS = ("GATEWAY_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+# prometheus-client reads its own variable when imported; ours is accepted as its synonym.
+MULTIPROCESS_ENV_VARS = ("GATEWAY_METRICS_MULTIPROCESS_DIR", "PROMETHEUS_MULTIPROC_DIR")
 
 FILTERS_EXAMPLE = (
     'an object of filter name to filter ARN, e.g. {"exclude-purchased": '
@@ -54,6 +56,7 @@ LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 Environment = Literal["development", "production"]
 AuthMode = Literal["none", "api-key", "jwt"]
 EventsDelivery = Literal["sync", "buffered"]
+LogFormat = Literal["text", "json"]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_USER_CLAIM = "sub"
@@ -149,6 +152,18 @@ class Settings(BaseSettings):
     auth_any_user_scope: Scope = DEFAULT_ANY_USER_SCOPE
     auth_allow_anonymous: bool = False
     log_level: LogLevel = "info"
+    log_format: LogFormat = "text"
+    log_user_ids: bool = False
+    metrics: bool = False
+    metrics_token: SecretStr | None = None
+    metrics_multiprocess_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices(*MULTIPROCESS_ENV_VARS)
+    )
+    otel_enabled: bool = False
+    otel_endpoint: EndpointUrl | None = None
+    otel_sampling_ratio: float = Field(default=1.0, ge=0, le=1)
+    otel_service_name: str = Field(default="personalize-gateway", min_length=1, max_length=200)
+    storefront: bool = True  # production: False unless set
     event_tracking_id: TrackingId | None = None
     events_delivery: EventsDelivery = "sync"
     events_max_batch: int = Field(default=100, ge=1, le=10_000)
@@ -219,6 +234,8 @@ class Settings(BaseSettings):
         """The environment variable that sets ``field``, as an operator would write it."""
         if field == "aws_region":
             return "GATEWAY_AWS_REGION (or AWS_REGION, AWS_DEFAULT_REGION)"
+        if field == "metrics_multiprocess_dir":
+            return "GATEWAY_METRICS_MULTIPROCESS_DIR (or PROMETHEUS_MULTIPROC_DIR)"
         return ENV_PREFIX + field.upper()
 
     @model_validator(mode="before")
@@ -255,6 +272,9 @@ class Settings(BaseSettings):
         "auth_jwks_file",
         "auth_jwt_audience",
         "auth_jwt_issuer",
+        "metrics_token",
+        "metrics_multiprocess_dir",
+        "otel_endpoint",
         mode="before",
     )
     @classmethod
@@ -305,10 +325,10 @@ class Settings(BaseSettings):
     def _production_defaults(cls, data: Any) -> Any:
         # Production turns the schema's introspection and GraphiQL off unless they are set.
         if isinstance(data, dict) and str(data.get("environment", "")).lower() == "production":
-            return {"introspection": False, "graphiql": False} | data
+            return {"introspection": False, "graphiql": False, "storefront": False} | data
         return data
 
-    @field_validator("environment", "auth_mode", "events_delivery", mode="before")
+    @field_validator("environment", "auth_mode", "events_delivery", "log_format", mode="before")
     @classmethod
     def _lower_choice(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
@@ -349,6 +369,17 @@ class Settings(BaseSettings):
                     f"{mode}=jwt needs {' and '.join(missing)}: tokens are accepted only for "
                     "this gateway (aud) from the issuer it trusts (iss)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _check_observability(self) -> Settings:
+        if self.metrics_multiprocess_dir is not None and not self.metrics_multiprocess_dir.is_dir():
+            raise ValueError(
+                f"{self.env_var('metrics_multiprocess_dir')}: {self.metrics_multiprocess_dir} "
+                "is not a directory; create an empty one for the metrics of every worker"
+            )
+        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
+            raise ValueError(f"{self.env_var('metrics_token')} must be at least 16 characters long")
         return self
 
     @model_validator(mode="after")

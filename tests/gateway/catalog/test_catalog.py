@@ -26,8 +26,10 @@ def write_csv(directory: Path, text: str, name: str = "items.csv") -> Path:
     return path
 
 
-async def get_items(db: Path, ids: list[str], **options: int) -> tuple[dict[str, CatalogItem], int]:
-    async with SqliteCatalog.open(db, **options) as catalog:
+async def get_items(
+    db: Path, ids: list[str], max_variables: int | None = None
+) -> tuple[dict[str, CatalogItem], int]:
+    async with SqliteCatalog.open(db, max_variables=max_variables) as catalog:
         items = await catalog.get_items(ids)
         return items, catalog.round_trips
 

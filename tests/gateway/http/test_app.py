@@ -399,8 +399,11 @@ async def test_app_unusable_body_is_a_400_shaped_like_graphql(
     )
 
 
-async def test_app_root_redirects_to_graphql(gateway: Gateway) -> None:
-    response = await gateway.client.get("/")
+async def test_app_root_redirects_to_graphql_without_the_storefront(
+    open_gateway: OpenGateway,
+) -> None:
+    async with open_gateway(storefront=False) as gateway:
+        response = await gateway.client.get("/")
 
     assert response.status_code == 302, response.status_code
     assert response.headers["location"] == "/graphql", response.headers
