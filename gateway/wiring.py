@@ -164,14 +164,16 @@ def fallback_recommender(
     )
 
 
-def shared_recommender(recommender: FallbackRecommender, settings: Settings) -> SharedRecommender:
+def shared_recommender(
+    recommender: FallbackRecommender, settings: Settings, observer: Observer | None = None
+) -> SharedRecommender:
     """Identical requests in flight sharing one call, behind the response cache if it is on."""
     cache = None
     if settings.response_cache_ttl > 0:
         cache = StaleStore(
             max_entries=settings.response_cache_size, max_age=settings.response_cache_ttl
         )
-    return SharedRecommender(recommender, cache=cache)
+    return SharedRecommender(recommender, cache=cache, observer=observer)
 
 
 def stale_store(settings: Settings) -> StaleStore:
@@ -251,7 +253,9 @@ async def open_resources(
             SqliteCatalog.open(settings.catalog_path, observer=observer)
         )
         recommender = shared_recommender(
-            fallback_recommender(runtime, settings, stale_store(settings), observer), settings
+            fallback_recommender(runtime, settings, stale_store(settings), observer),
+            settings,
+            observer,
         )
         sender = PutEventsSender(
             events,

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from gateway.observations import CacheResult, Observer
 from gateway.personalize.stale import StaleStore, request_key
 from schema.ports import (
     FilterRequest,
@@ -45,9 +46,16 @@ class SharedRecommender:
     answers, and keeps an answer in flight at that moment from being stored.
     """
 
-    def __init__(self, recommender: DescribedRecommender, *, cache: StaleStore | None) -> None:
+    def __init__(
+        self,
+        recommender: DescribedRecommender,
+        *,
+        cache: StaleStore | None,
+        observer: Observer | None = None,
+    ) -> None:
         self.recommender = recommender
         self.cache = cache
+        self.observer = observer
         self.counters = SharingCounters()
         self._in_flight: dict[Hashable, asyncio.Future[Recommendations]] = {}
         self._generations: dict[str, int] = {}  # user -> invalidations, while any in flight
@@ -139,15 +147,22 @@ class SharedRecommender:
             kept = self.cache.get(key)
             if kept is not None:
                 self.counters.hits += 1
+                self._observe("hit")
                 return kept
             self.counters.misses += 1
+            self._observe("miss")
         pending = self._in_flight.get(key)
         if pending is not None:
             self.counters.coalesced += 1
+            self._observe("coalesced")
         else:
             pending = self._start(key, user_id, call)
         # Shielded: a caller that goes away does not cancel the call the others wait for.
         return await asyncio.shield(pending)
+
+    def _observe(self, result: CacheResult) -> None:
+        if self.observer is not None:
+            self.observer.cache_lookup("response", result)
 
     def _start(
         self,

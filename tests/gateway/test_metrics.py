@@ -123,6 +123,24 @@ async def test_metrics_count_events_delivered(
     assert delivered == 2.0, delivered
 
 
+async def test_metrics_count_response_cache_hits_and_misses(
+    open_gateway: OpenGateway, personalize: LocalPersonalize
+) -> None:
+    async with open_gateway(metrics=True, response_cache_ttl=60) as gateway:
+        await gateway.query(FOR_YOU)
+        await gateway.query(FOR_YOU)
+        scrape = (await gateway.client.get("/metrics")).text
+
+    hits = sample(scrape, "gateway_cache_lookups_total", cache="response", result="hit")
+    misses = sample(scrape, "gateway_cache_lookups_total", cache="response", result="miss")
+    calls = sample(
+        scrape, "gateway_personalize_calls_total", api="GetRecommendations", outcome="ok"
+    )
+    assert hits == 1.0, hits
+    assert misses == 1.0, misses
+    assert calls == 1.0, calls
+
+
 async def test_metrics_route_is_absent_unless_enabled(open_gateway: OpenGateway) -> None:
     async with open_gateway() as gateway:
         response = await gateway.client.get("/metrics")
