@@ -226,3 +226,22 @@ def open_gateway(settings: Settings) -> OpenGateway:
 async def gateway(open_gateway: OpenGateway) -> AsyncIterator[Gateway]:
     async with open_gateway() as opened:
         yield opened
+
+
+LOGGERS = ("gateway", "schema", "uvicorn", "uvicorn.access", "uvicorn.error", "emulator")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """The ASGI factory and the Lambda handler configure logging; other tests expect the default."""
+    saved = {
+        name: (logger.handlers[:], logger.level, logger.propagate)
+        for name in LOGGERS
+        for logger in [logging.getLogger(name)]
+    }
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate

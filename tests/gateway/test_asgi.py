@@ -1,29 +1,9 @@
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
 
 from gateway.asgi import create_app_from_env
-
-LOGGERS = ("gateway", "schema", "uvicorn", "uvicorn.access", "uvicorn.error", "emulator")
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """create_app_from_env configures logging for the process; other tests expect the default."""
-    saved = {
-        name: (logger.handlers[:], logger.level, logger.propagate)
-        for name in LOGGERS
-        for logger in [logging.getLogger(name)]
-    }
-    yield
-    for name, (handlers, level, propagate) in saved.items():
-        logger = logging.getLogger(name)
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate
 
 
 def test_asgi_factory_builds_the_app_from_the_environment(
