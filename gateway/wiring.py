@@ -10,11 +10,25 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
+from gateway.catalog.columns import DEFAULT_COLUMN_MAP, ItemColumns
+from gateway.catalog.dynamodb import DynamoDBCatalog
+from gateway.catalog.personalize_metadata import PersonalizeMetadataCatalog
+from gateway.catalog.postgresql import PostgresqlCatalog
+from gateway.catalog.product_api import ProductApiCatalog
+from gateway.catalog.source import (
+    CatalogSource,
+    CatalogUrlError,
+    DynamoDBSource,
+    PersonalizeSource,
+    PostgresqlSource,
+    SqliteSource,
+    parse_catalog_url,
+)
 from gateway.catalog.sqlite import SqliteCatalog
 from gateway.events.buffer import EventBuffer
 from gateway.events.sender import DirectEventSink, PutEventsSender
@@ -24,9 +38,10 @@ from gateway.personalize.fallback import (
     FallbackRecommender,
     load_fallback_items,
 )
-from gateway.personalize.recommender import FILTERS_HINT, PersonalizeRecommender
+from gateway.personalize.recommender import FILTERS_HINT, ItemMetadata, PersonalizeRecommender
 from gateway.personalize.stale import StaleStore
 from gateway.settings import ConfigurationError, Settings
+from schema.ports import Catalog
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +60,16 @@ class StaticCredentials:
 LOCAL_CREDENTIALS = StaticCredentials("local", "local")
 
 
+class ServedCatalog(Catalog, Protocol):
+    """A catalog source as the app holds it: looks items up, and says whether it can."""
+
+    round_trips: int
+
+    async def ping(self) -> None:
+        """Raise `CatalogUnavailable` unless the source answers."""
+        ...
+
+
 class Resources(TypedDict):
     """What the lifespan opens once and every request reads from `request.state`."""
 
@@ -52,7 +77,7 @@ class Resources(TypedDict):
     personalize_runtime: Any
     personalize_events: Any
     recommender: FallbackRecommender
-    catalog: SqliteCatalog
+    catalog: ServedCatalog
     filters: dict[str, str]
     credentials_found: bool
     events: DirectEventSink | EventBuffer
@@ -79,6 +104,75 @@ def fallback_items(settings: Settings) -> tuple[str, ...]:
         raise ConfigurationError(f"{Settings.env_var('fallback_items_file')}: {error}") from None
 
 
+def catalog_source(settings: Settings) -> CatalogSource:
+    """The catalog the settings name; ConfigurationError if the URL names none."""
+    try:
+        return parse_catalog_url(settings.catalog)
+    except CatalogUrlError as error:
+        raise ConfigurationError(f"{Settings.env_var('catalog_url')}: {error}") from None
+
+
+def item_columns(settings: Settings, attributes: tuple[str, ...] | None) -> ItemColumns:
+    """The source's columns for the item fields (GATEWAY_CATALOG_MAP over the CSV defaults)."""
+    remapped = set(settings.catalog_map.values())
+    fields = {c: f for c, f in DEFAULT_COLUMN_MAP.items() if f not in remapped}
+    return ItemColumns(fields=fields | settings.catalog_map, attributes=attributes)
+
+
+def item_metadata(settings: Settings) -> ItemMetadata | None:
+    """The items' details to ask Personalize for, when the catalog is `personalize:`."""
+    source = catalog_source(settings)
+    if not isinstance(source, PersonalizeSource):
+        return None
+    columns = item_columns(settings, source.attributes)
+    return ItemMetadata(columns=tuple(columns.columns), describe=columns.item)
+
+
+@contextlib.asynccontextmanager
+async def open_catalog(
+    settings: Settings, session: AioSession, client_options: dict[str, Any]
+) -> AsyncIterator[ServedCatalog]:
+    """The catalog source the settings name, open for the app's life.
+
+    DynamoDB is read through a client of the same aiobotocore `session` as Personalize.
+    """
+    source = catalog_source(settings)
+    timeout = settings.catalog_timeout
+    if isinstance(source, SqliteSource):
+        async with SqliteCatalog.open(source.path) as sqlite:
+            yield sqlite
+    elif isinstance(source, PersonalizeSource):
+        yield PersonalizeMetadataCatalog(item_columns(settings, source.attributes))
+    elif isinstance(source, DynamoDBSource):
+        options = client_options | {"region_name": source.region or settings.aws_region}
+        async with session.create_client(
+            "dynamodb", endpoint_url=source.endpoint_url, **options
+        ) as client:
+            yield DynamoDBCatalog(
+                client,
+                source.table,
+                key=source.key,
+                columns=item_columns(settings, source.attributes),
+                timeout=timeout,
+            )
+    elif isinstance(source, PostgresqlSource):
+        async with PostgresqlCatalog.open(
+            source.dsn, source.table, query_timeout=timeout
+        ) as postgres:
+            yield postgres
+    else:
+        async with ProductApiCatalog.open(
+            source.url,
+            method=settings.catalog_http_method,
+            batch_size=settings.catalog_batch_size,
+            items_path=settings.catalog_items_path,
+            id_field=settings.catalog_id_field,
+            columns=item_columns(settings, None),
+            timeout=timeout,
+        ) as api:
+            yield api
+
+
 def personalize_recommender(client: Any, settings: Settings) -> PersonalizeRecommender:
     """Personalize through `client`, for the ARNs in `settings`."""
     return PersonalizeRecommender(
@@ -89,6 +183,7 @@ def personalize_recommender(client: Any, settings: Settings) -> PersonalizeRecom
         deadline=settings.upstream_deadline,
         production=settings.production,
         hints=setting_hints(),
+        metadata=item_metadata(settings),
     )
 
 
@@ -177,7 +272,7 @@ async def open_resources(
                 "personalize-events", endpoint_url=settings.events_endpoint, **client_options
             )
         )
-        catalog = await stack.enter_async_context(SqliteCatalog.open(settings.catalog_path))
+        catalog = await stack.enter_async_context(open_catalog(settings, session, client_options))
         stale = stale_store(settings)
         sender = PutEventsSender(
             events,

@@ -39,7 +39,9 @@ class RecommendationSource(enum.Enum):
 async def load_recommended_item(
     root: RecommendedItem, info: strawberry.Info[Context, None]
 ) -> Item | None:
-    return await load_item(info.context, root.item_id)
+    if root.details is not None:  # Personalize described the item itself (metadataColumns)
+        return Item.from_catalog(root.details)
+    return await load_item(info, root.item_id)
 
 
 @strawberry.type(description="One recommended item, in the order Personalize ranked it.")
@@ -55,9 +57,11 @@ class RecommendedItem:
     reasons: list[str] = strawberry.field(
         description="Why Personalize recommends it, when the recipe says (may be empty)."
     )
+    details: strawberry.Private[ports.CatalogItem | None] = None
     item: Item | None = strawberry.field(
         resolver=load_recommended_item,
-        description="The item's details from the catalog; null when the catalog does not have it.",
+        description="The item's details from the catalog; null when the catalog does not have "
+        "it or cannot answer (then the query has a CATALOG_UNAVAILABLE error).",
     )
 
     @classmethod
@@ -67,6 +71,7 @@ class RecommendedItem:
             score=recommendation.score,
             promotion_name=recommendation.promotion_name,
             reasons=list(recommendation.reasons),
+            details=recommendation.details,
         )
 
 

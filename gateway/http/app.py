@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.catalog.sqlite import CatalogError
 from gateway.events.segment import segment_routes
 from gateway.http.auth import API_KEY_HEADER, build_authenticator
 from gateway.http.body_limit import BodyLimitMiddleware
@@ -27,6 +26,7 @@ from gateway.http.view import GraphQLView
 from gateway.settings import Settings
 from gateway.wiring import Resources, StaticCredentials, open_resources
 from schema import build_schema
+from schema.ports import CatalogUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready to serve: the catalog answers and Personalize is configured.
+    """Ready to serve: the catalog source answers and Personalize is configured.
 
     Personalize itself is not called: every call is billed, and a regional outage would mark
     every replica unready at once, turning degraded answers into no answers at all. For the same
@@ -157,9 +157,9 @@ async def readyz(request: Request) -> Response:
     try:
         await request.state.catalog.ping()
         checks["catalog"] = "ok"
-    except CatalogError as error:
-        logger.error("Readiness: %s", error)
-        checks["catalog"] = str(error)
+    except CatalogUnavailable as error:
+        logger.error("Readiness: %s", error.message)
+        checks["catalog"] = error.message
     if not settings.arns_configured:
         checks["personalize"] = (
             "no campaign or recommender ARN configured (GATEWAY_RECOMMENDATIONS_ARN, "

@@ -1,6 +1,7 @@
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from gateway.catalog.sqlite import (
     SqliteCatalog,
     sqlite_variable_limit,
 )
-from schema.ports import CatalogItem
+from schema.ports import CatalogItem, CatalogUnavailable
 
 ITEMS_CSV = """\
 ITEM_ID,TITLE,DESCRIPTION,PRICE,CATEGORY,IMAGE_URL,BRAND,COLOR
@@ -26,7 +27,7 @@ def write_csv(directory: Path, text: str, name: str = "items.csv") -> Path:
     return path
 
 
-async def get_items(db: Path, ids: list[str], **options: int) -> tuple[dict[str, CatalogItem], int]:
+async def get_items(db: Path, ids: list[str], **options: Any) -> tuple[dict[str, CatalogItem], int]:
     async with SqliteCatalog.open(db, **options) as catalog:
         items = await catalog.get_items(ids)
         return items, catalog.round_trips
@@ -193,7 +194,7 @@ def test_catalog_column_map_to_unknown_field_refused() -> None:
 async def test_catalog_missing_file_says_how_to_build_it(tmp_path: Path) -> None:
     db = tmp_path / "nowhere.db"
 
-    with pytest.raises(CatalogError, match=r"does not exist; .* catalog load ITEMS_CSV --db"):
+    with pytest.raises(CatalogError, match=r"does not exist; .* catalog load ITEMS_CSV --to sqlite:///"):
         async with SqliteCatalog.open(db):
             pass
 
@@ -217,5 +218,5 @@ async def test_catalog_ping_fails_when_the_table_is_gone(tmp_path: Path) -> None
         with sqlite3.connect(db) as writer:
             writer.execute("DROP TABLE items")
         writer.close()
-        with pytest.raises(CatalogError, match="no such table: items"):
+        with pytest.raises(CatalogUnavailable, match="no such table: items"):
             await catalog.ping()
