@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
-from gateway.catalog.columns import DEFAULT_COLUMN_MAP, ItemColumns
+from gateway.catalog.columns import DEFAULT_COLUMN_MAP, ItemColumns, column_key
 from gateway.catalog.dynamodb import DynamoDBCatalog
 from gateway.catalog.personalize_metadata import PersonalizeMetadataCatalog
 from gateway.catalog.postgresql import PostgresqlCatalog
@@ -41,7 +41,7 @@ from gateway.personalize.fallback import (
 from gateway.personalize.recommender import FILTERS_HINT, ItemMetadata, PersonalizeRecommender
 from gateway.personalize.stale import StaleStore
 from gateway.settings import ConfigurationError, Settings
-from schema.ports import Catalog
+from schema.ports import Catalog, CatalogItem
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +124,18 @@ def item_metadata(settings: Settings) -> ItemMetadata | None:
     source = catalog_source(settings)
     if not isinstance(source, PersonalizeSource):
         return None
-    columns = item_columns(settings, source.attributes)
-    return ItemMetadata(columns=tuple(columns.columns), describe=columns.item)
+    return ItemMetadata(*_metadata_columns(settings, source))
+
+
+def _metadata_columns(
+    settings: Settings, source: PersonalizeSource
+) -> tuple[tuple[str, ...], Callable[[str, Iterable[tuple[str, Any]]], CatalogItem]]:
+    """The columns to ask for (the URL's, else the fields'), and how they become an item."""
+    columns = item_columns(settings, ())
+    asked = source.columns or tuple(columns.fields)
+    field_keys = {column_key(name) for name in columns.fields}
+    attributes = tuple(name for name in asked if column_key(name) not in field_keys)
+    return asked, item_columns(settings, attributes).item
 
 
 @contextlib.asynccontextmanager
@@ -142,7 +152,7 @@ async def open_catalog(
         async with SqliteCatalog.open(source.path) as sqlite:
             yield sqlite
     elif isinstance(source, PersonalizeSource):
-        yield PersonalizeMetadataCatalog(item_columns(settings, source.attributes))
+        yield PersonalizeMetadataCatalog()
     elif isinstance(source, DynamoDBSource):
         options = client_options | {"region_name": source.region or settings.aws_region}
         async with session.create_client(

@@ -10,21 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.catalog.columns import ItemColumns
 from schema.ports import CatalogItem
 
 
 class PersonalizeMetadataCatalog:
     """The `Catalog` port when the catalog is Personalize's item metadata: finds nothing."""
 
-    def __init__(self, columns: ItemColumns) -> None:
-        self.columns = columns
+    def __init__(self) -> None:
         self.round_trips = 0
-
-    @property
-    def metadata_columns(self) -> tuple[str, ...]:
-        """The Items dataset's columns to ask Personalize for."""
-        return tuple(self.columns.columns)
 
     async def get_items(self, item_ids: Sequence[str]) -> dict[str, CatalogItem]:
         """Nothing: an item can only be described when Personalize recommends it."""

@@ -1,7 +1,7 @@
 """Where the catalog is, written as a URL a person can read, and parsed into what it names.
 
 - `sqlite:///var/catalog.db` (relative) or `sqlite:////srv/catalog.db` (absolute): a SQLite file;
-- `personalize:` or `personalize:?attributes=GENRE,COLOR`: Personalize's own item metadata;
+- `personalize:` or `personalize:?columns=TITLE,PRICE,GENRE`: Personalize's own item metadata;
 - `dynamodb://TABLE?region=eu-west-1&key=ITEM_ID&attributes=GENRE`: a DynamoDB table;
 - `postgresql://user@host:5432/shop?table=items`: a PostgreSQL table;
 - `https://products.internal/items`: a product API.
@@ -32,7 +32,7 @@ class SqliteSource:
 
 @dataclass(frozen=True)
 class PersonalizeSource:
-    attributes: tuple[str, ...] = ()  # Items dataset columns for `attributes`
+    columns: tuple[str, ...] = ()  # the Items dataset's columns to ask for; () for the fields
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ def parse_catalog_url(url: str) -> CatalogSource:
             )
         return SqliteSource(Path(path))
     if scheme == "personalize":
-        _only(url, query, {"attributes"})
-        return PersonalizeSource(_names(query.get("attributes")))
+        _only(url, query, {"columns"})
+        return PersonalizeSource(_names(query.get("columns")))
     if scheme == "dynamodb":
         _only(url, query, {"region", "endpoint_url", "key", "attributes"})
         if not _TABLE_NAME.fullmatch(parts.netloc):

@@ -194,7 +194,9 @@ def test_catalog_column_map_to_unknown_field_refused() -> None:
 async def test_catalog_missing_file_says_how_to_build_it(tmp_path: Path) -> None:
     db = tmp_path / "nowhere.db"
 
-    with pytest.raises(CatalogError, match=r"does not exist; .* catalog load ITEMS_CSV --to sqlite:///"):
+    with pytest.raises(
+        CatalogError, match=r"does not exist; .* catalog load ITEMS_CSV --to sqlite:///"
+    ):
         async with SqliteCatalog.open(db):
             pass
 

@@ -10,11 +10,11 @@ import pytest
 
 from emulator import LocalPersonalize
 from gateway.catalog.sqlite import CatalogError
-from schema.ports import CatalogUnavailable
 from gateway.http.app import GatewayState, create_app
 from gateway.http.request_id import REQUEST_ID_HEADER
 from gateway.settings import Settings
 from gateway.wiring import LOCAL_CREDENTIALS
+from schema.ports import CatalogUnavailable
 from tests.gateway.conftest import Gateway, OpenGateway, Store, captured_records
 
 ALL_FIELDS = """
