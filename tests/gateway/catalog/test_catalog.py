@@ -222,3 +222,46 @@ async def test_catalog_ping_fails_when_the_table_is_gone(tmp_path: Path) -> None
         writer.close()
         with pytest.raises(CatalogUnavailable, match="no such table: items"):
             await catalog.ping()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_catalog_follows_a_new_file_within_a_second(tmp_path: Path) -> None:
+    db = tmp_path / "catalog.db"
+    load_catalog(write_csv(tmp_path, ITEMS_CSV), db)
+    clock = Clock()
+
+    async with SqliteCatalog.open(db, clock=clock) as catalog:
+        load_catalog(write_csv(tmp_path, ITEMS_CSV.replace("Wool hat", "Felt hat")), db)
+        clock.now = 0.5
+        before = (await catalog.get_items(["i-3"]))["i-3"].title
+        clock.now = 1.0
+        after = (await catalog.get_items(["i-3"]))["i-3"].title
+
+    assert before == "Wool hat", before
+    assert after == "Felt hat", after
+
+
+async def test_catalog_keeps_the_old_file_when_the_new_one_is_not_a_catalog(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "catalog.db"
+    load_catalog(write_csv(tmp_path, ITEMS_CSV), db)
+    clock = Clock()
+
+    async with SqliteCatalog.open(db, clock=clock) as catalog:
+        other = tmp_path / "other.db"
+        with sqlite3.connect(other) as connection:
+            connection.execute("CREATE TABLE things (id TEXT)")
+        connection.close()
+        other.replace(db)
+        clock.now = 2.0
+        found = await catalog.get_items(["i-3"])
+
+    assert found["i-3"].title == "Wool hat", found

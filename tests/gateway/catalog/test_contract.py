@@ -19,7 +19,6 @@ from emulator import LocalPersonalize
 from gateway.catalog.load import load_catalog_to
 from gateway.catalog.source import DynamoDBSource, PostgresqlSource, SqliteSource
 from gateway.settings import DEFAULT_CATALOG_PATH
-from tests.catalog_servers import dynamodb_server, postgres_server
 from tests.gateway.catalog.product_service import ProductService
 from tests.gateway.conftest import Gateway, OpenGateway, Store
 from tests.servers import free_port, serve
@@ -41,31 +40,6 @@ class Source:
     down: dict[str, Any]  # the same source, not answering
     lookups: Callable[[Gateway], int] = lambda gateway: gateway.state["catalog"].round_trips
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-@pytest.fixture(scope="session")
-def aws_credentials() -> Iterator[None]:
-    """Credentials for moto (any will do) for code that reads botocore's chain."""
-    saved = {name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local")
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def dynamodb_url() -> Iterator[str]:
-    with dynamodb_server() as url:
-        yield url
 
 
 @pytest.fixture(scope="session")
