@@ -5,7 +5,6 @@ its real client, answering the same GraphQL queries the same way."""
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator

@@ -68,7 +68,9 @@ def test_dynamodb_load_reports_progress_every_1000_items(
 async def test_dynamodb_catalog_asks_100_keys_a_call_for_the_needed_attributes(
     client: Any,
 ) -> None:
-    rows = ({"ITEM_ID": f"i-{n}", "TITLE": f"Item {n}", "PRICE": n + 0.5} for n in range(250))
+    rows: list[dict[str, str | float]] = [
+        {"ITEM_ID": f"i-{n}", "TITLE": f"Item {n}", "PRICE": n + 0.5} for n in range(250)
+    ]
     assert await fill_table(client, "big", "ITEM_ID", rows) == 250
     catalog = DynamoDBCatalog(
         client, "big", key="ITEM_ID", columns=ItemColumns(attributes=()), timeout=5.0
