@@ -8,8 +8,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from gateway.catalog.load import CatalogLoadError, build_column_map, load_catalog
+from gateway.catalog.load import CatalogLoadError, build_column_map, load_catalog_to
+from gateway.catalog.source import CatalogUrlError, SqliteSource, parse_catalog_url
 from gateway.catalog.sqlite import CatalogError, check_catalog_file
 from gateway.console import (
     EXIT_FAILURE,
@@ -26,6 +28,7 @@ from gateway.http.app import create_app
 from gateway.http.auth import hash_api_key
 from gateway.server import bind, print_banner, run_server, run_workers
 from gateway.settings import ConfigurationError, Settings
+from gateway.wiring import catalog_source
 
 EXIT_INTERRUPTED = 130
 
@@ -85,18 +88,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load = catalog_commands.add_parser(
         "load",
-        help="build the catalog from a Personalize items CSV",
-        description="Build the SQLite catalog from a Personalize items CSV (the file you import "
-        "as the Items dataset). TITLE, DESCRIPTION, IMAGE_URL, PRICE and CATEGORY become the "
+        help="fill the catalog from a Personalize items CSV",
+        description="Fill the catalog from a Personalize items CSV (the file you import "
+        "as the Items dataset): a SQLite file (written aside and renamed into place; a running "
+        "gateway reads the new one within a second), a DynamoDB table or a PostgreSQL table "
+        "(created if need be). TITLE, DESCRIPTION, IMAGE_URL, PRICE and CATEGORY become the "
         "item's fields; every other column goes into `attributes`.",
     )
     load.add_argument("items_csv", type=Path, metavar="ITEMS_CSV")
-    load.add_argument(
-        "--db",
-        type=Path,
-        metavar="FILE",
-        help="catalog file (default: GATEWAY_CATALOG_PATH, else var/catalog.db)",
+    target = load.add_mutually_exclusive_group()
+    target.add_argument(
+        "--to",
+        metavar="URL",
+        help="catalog to fill: sqlite:///FILE, dynamodb://TABLE?region=REGION or "
+        "postgresql://USER@HOST/DATABASE?table=items (default: GATEWAY_CATALOG_URL, else "
+        "the GATEWAY_CATALOG_PATH file, else var/catalog.db)",
     )
+    target.add_argument("--db", type=Path, metavar="FILE", help="a SQLite catalog file")
     load.add_argument(
         "--map",
         action="append",
@@ -181,8 +189,10 @@ def run_serve(args: argparse.Namespace) -> int:
     with sock:
         if settings.arns_configured:
             try:
-                check_catalog_file(settings.catalog_path)
-            except CatalogError as error:
+                source = catalog_source(settings)
+                if isinstance(source, SqliteSource):
+                    check_catalog_file(source.path)
+            except (CatalogError, ConfigurationError) as error:
                 return fail(str(error), EXIT_USAGE)
             try:
                 app = create_app(settings)
@@ -209,23 +219,43 @@ def _fallback_items_problem(settings: Settings) -> str | None:
 
 
 def run_catalog_load(args: argparse.Namespace) -> int:
-    """Build the catalog file from an items CSV, reporting progress on stderr."""
-    db_path: Path | None = args.db
-    if db_path is None:
+    """Fill the catalog from an items CSV, reporting progress on stderr."""
+    url: str
+    if args.db is not None:
+        url = f"sqlite:///{args.db}"
+    elif args.to is not None:
+        url = args.to
+    else:
         settings = load_settings()
         if settings is None:
             return EXIT_USAGE
-        db_path = settings.catalog_path
+        url = settings.catalog
+    try:
+        source = parse_catalog_url(url)
+    except CatalogUrlError as error:
+        return fail(str(error), EXIT_USAGE)
     try:
         overrides = dict(_column_pair(pair) for pair in args.map)
         mapping = build_column_map(overrides)
-        count = load_catalog(args.items_csv, db_path, mapping, progress=count_progress)
+        count = load_catalog_to(source, args.items_csv, mapping, progress=count_progress)
     except CatalogLoadError as error:
         return fail(str(error), EXIT_FAILURE)
     except OSError as error:
-        return fail(f"{error.filename}: {error.strerror}", EXIT_FAILURE)
-    progress(f"wrote {count:,} items to {db_path}", after_count=True)
+        return fail(f"{error.filename or url}: {error.strerror or error}", EXIT_FAILURE)
+    except Exception as error:  # the target's own refusal: credentials, a missing database…
+        return fail(f"{_redacted(url)}: {type(error).__name__}: {error}", EXIT_FAILURE)
+    where = source.path if isinstance(source, SqliteSource) else _redacted(url)
+    progress(f"wrote {count:,} items to {where}", after_count=True)
     return EXIT_OK
+
+
+def _redacted(url: str) -> str:
+    """`url` without a password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def run_auth_hash_key(args: argparse.Namespace) -> int:

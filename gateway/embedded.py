@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.catalog.load import CatalogLoadError, load_catalog
+from gateway.catalog.source import SqliteSource
 from gateway.console import EXIT_FAILURE, EXIT_USAGE, count_progress, fail, load_settings, progress
 from gateway.http.app import create_app
 from gateway.server import print_banner, run_server
 from gateway.settings import ConfigurationError, Settings
-from gateway.wiring import LOCAL_CREDENTIALS
+from gateway.wiring import LOCAL_CREDENTIALS, catalog_source
 
 DEFAULT_DATA_DIR = Path("var/sample")  # where the sample store is written
 
@@ -53,10 +54,12 @@ def serve_embedded(
             if not any((data_dir / name).exists() for name in ("items.csv", "interactions.csv")):
                 progress(f"writing the sample store to {data_dir} ...")
                 write_sample_dataset(data_dir, progress=progress)
-        _ensure_catalog(data_dir / "items.csv", settings.catalog_path)
+        source = catalog_source(settings)
+        if isinstance(source, SqliteSource):
+            _ensure_catalog(data_dir / "items.csv", source.path)
         progress(f"training the local Personalize on {data_dir} ...")
         local = start_local_personalize(data_dir, config_path)
-    except (ConfigError, DatasetError, CatalogLoadError, OSError) as error:
+    except (ConfigError, DatasetError, CatalogLoadError, ConfigurationError, OSError) as error:
         return fail(str(error), EXIT_FAILURE)
     try:
         served = load_settings(**settings.model_dump() | local_settings(local))

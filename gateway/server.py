@@ -74,7 +74,7 @@ def print_banner(settings: Settings, upstream: str, user_id: str) -> None:
         "{ items { itemId score item { title price } } } }"
     )
     lines = [
-        f"Personalize gateway on {upstream}, catalog {settings.catalog_path}",
+        f"Personalize gateway on {upstream}, catalog {settings.catalog}",
         f"  GraphQL:  {base}/graphql",
     ]
     if settings.graphiql:

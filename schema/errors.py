@@ -11,7 +11,14 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from schema.ports import InvalidInput, PortError, ResourceNotFound, Throttled, Unavailable
+from schema.ports import (
+    CatalogUnavailable,
+    InvalidInput,
+    PortError,
+    ResourceNotFound,
+    Throttled,
+    Unavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +78,20 @@ class UpstreamUnavailable(ApiError):
     code = "UPSTREAM_UNAVAILABLE"
 
 
+class CatalogUnavailableError(ApiError):
+    """The catalog did not answer: the items it should have described are null.
+
+    One per query, whatever the number of items: `extensions.paths` lists their paths.
+    """
+
+    code = "CATALOG_UNAVAILABLE"
+
+    def __init__(self, message: str, paths: list[list[str | int]]) -> None:
+        GraphQLError.__init__(self, message, extensions={"code": self.code, "paths": paths})
+
+
 _PORT_ERROR_CODES: Final = (
+    (CatalogUnavailable, CatalogUnavailableError.code),
     (InvalidInput, BadUserInput.code),
     (ResourceNotFound, NotFound.code),
     (Throttled, UpstreamThrottled.code),
@@ -137,6 +157,13 @@ class MaskInternalErrors(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [self._present(error) for error in result.errors]
+        context = self.execution_context.context
+        paths = getattr(context, "unavailable_item_paths", None)
+        failure = getattr(context, "catalog_failure", None)
+        if result is not None and paths and failure is not None:
+            # The recommendations stand; their items are null, explained once for the query.
+            error = CatalogUnavailableError(failure.message, sorted(paths, key=_path_order))
+            result.errors = [*(result.errors or ()), error]
 
     def _present(self, error: GraphQLError) -> GraphQLError:
         if isinstance(error.original_error, ApiError):
@@ -172,6 +199,10 @@ class MaskInternalErrors(SchemaExtension):
         if self._hide_suggestions:
             return with_code(error, code, message=_SUGGESTION.sub("", error.message))
         return with_code(error, code)
+
+
+def _path_order(path: list[str | int]) -> tuple[str, ...]:
+    return tuple(f"{part:010d}" if isinstance(part, int) else part for part in path)
 
 
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)

@@ -60,12 +60,12 @@ class Item:
 
         Every reference of one `_entities` call is looked up in the same catalog batch.
         """
-        return await load_item(info.context, validate_length("id", id))
+        return await load_item(info, validate_length("id", id))
 
 
-async def load_item(context: Context, item_id: str) -> Item | None:
+async def load_item(info: strawberry.Info[Context, None], item_id: str) -> Item | None:
     """The item through the request's loader, so every lookup in a query shares one batch."""
-    found = await context.load_item(item_id)
+    found = await info.context.load_item(item_id, info.path.as_list())
     return None if found is None else Item.from_catalog(found)
 
 
@@ -73,4 +73,4 @@ async def get_item(
     info: strawberry.Info[Context, None],
     id: Annotated[strawberry.ID, strawberry.argument(description="The item's id.")],
 ) -> Item | None:
-    return await load_item(info.context, validate_length("id", id))
+    return await load_item(info, validate_length("id", id))

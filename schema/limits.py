@@ -16,6 +16,9 @@ MAX_NUM_RESULTS = 500  # GetRecommendations numResults documentation: "the maxim
 
 MIN_RANKING_ITEMS = 1  # GetPersonalizedRanking inputList is required
 MAX_RANKING_ITEMS = 500  # GetPersonalizedRanking inputList documentation: "the maximum is 500"
+# With metadataColumns, Personalize returns at most 50 items (numResults, inputList):
+# https://docs.aws.amazon.com/personalize/latest/dg/getting-recommendations-with-metadata.html
+MAX_RESULTS_WITH_METADATA = 50
 
 MAX_FILTER_VALUES = 25  # FilterValues: map max 25
 FILTER_VALUE_KEY = re.compile(r"[A-Za-z0-9_]{1,50}")  # FilterAttributeName: max 50, [A-Za-z0-9_]+

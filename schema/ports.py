@@ -37,6 +37,14 @@ class Unavailable(PortError):
     """The service did not answer properly: timeout, connection error, 5xx."""
 
 
+class CatalogUnavailable(PortError):
+    """The catalog did not answer: timeout, connection error, refused credentials, a bad answer.
+
+    Raised by every catalog source. It never fails a query's recommendations: their items
+    become null and the query carries one CATALOG_UNAVAILABLE error naming their paths.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogItem:
     """An item as the catalog describes it, ready to show to people."""
@@ -54,7 +62,10 @@ class Catalog(Protocol):
     """Looks items up by id."""
 
     async def get_items(self, item_ids: Sequence[str]) -> Mapping[str, CatalogItem]:
-        """Return the items found, in ONE round trip; ids missing from the catalog are absent."""
+        """Return the items found, in ONE round trip; ids missing from the catalog are absent.
+
+        Raise `CatalogUnavailable` when the catalog cannot answer.
+        """
         ...
 
 
@@ -90,6 +101,8 @@ class Recommendation:
     score: float | None
     promotion_name: str | None = None
     reasons: tuple[str, ...] = ()
+    # The item's details when Personalize returned them (metadataColumns): no catalog lookup.
+    details: CatalogItem | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Final, cast
+from typing import Annotated, Final
 
 import strawberry
 
@@ -50,35 +50,25 @@ class RecommendedItem:
     reasons: list[str] = strawberry.field(
         description="Why Personalize recommends it, when the recipe says (may be empty)."
     )
-    # Filled in by the root field from the query's one catalog batch when the query selects
-    # it. A failed batch leaves the exception here: graphql-core raises a value that is an
-    # exception at the field's own path, so each item gets its error and the list survives.
+    # Filled in by the root field when the query selects it: from Personalize's own item
+    # metadata (metadataColumns) or from the query's one catalog batch.
     item: Item | None = strawberry.field(
         default=None,
-        description="The item's details from the catalog; null when the catalog does not have it.",
+        description="The item's details from the catalog; null when the catalog does not have "
+        "it or cannot answer (then the query has a CATALOG_UNAVAILABLE error).",
     )
 
     @classmethod
     def from_port(
-        cls, recommendation: ports.Recommendation, item: CatalogEntry = None
+        cls, recommendation: ports.Recommendation, item: ports.CatalogItem | None = None
     ) -> RecommendedItem:
         return cls(
             item_id=strawberry.ID(recommendation.item_id),
             score=recommendation.score,
             promotion_name=recommendation.promotion_name,
             reasons=list(recommendation.reasons),
-            item=_item(item),
+            item=None if item is None else Item.from_catalog(item),
         )
-
-
-# What the catalog said of one item: found, missing (None) or failed (the exception).
-CatalogEntry = ports.CatalogItem | Exception | None
-
-
-def _item(entry: CatalogEntry) -> Item | None:
-    if isinstance(entry, ports.CatalogItem):
-        return Item.from_catalog(entry)
-    return cast(Item | None, entry)
 
 
 @strawberry.type(description="A list of recommended items, best first.")
@@ -93,7 +83,7 @@ class RecommendationList:
     def from_port(
         cls,
         recommendations: ports.Recommendations,
-        catalog_items: Sequence[CatalogEntry] | None = None,
+        catalog_items: Sequence[ports.CatalogItem | None] | None = None,
     ) -> RecommendationList:
         """The list, with each item's catalog entry from `catalog_items` (in the same order)."""
         entries = catalog_items or [None] * len(recommendations.items)
@@ -114,17 +104,22 @@ ITEM_PATH: Final = ("items", "item")
 async def recommendation_list(
     info: strawberry.Info[Context, None], recommendations: ports.Recommendations
 ) -> RecommendationList:
-    """The list a root field answers: with its catalog items, fetched in the query's shared
-    batch, when the query selects `item`."""
+    """The list a root field answers, with its items' details when the query selects `item`:
+    Personalize's own where it gave them (metadataColumns), else from the catalog in the
+    query's shared batch."""
     if not recommendations.items or not selects(info._raw_info, ITEM_PATH):
         return RecommendationList.from_port(recommendations)
-    ids = [item.item_id for item in recommendations.items]
-    entries: Sequence[CatalogEntry]
-    try:
-        entries = await info.context.load_items(ids)
-    except Exception as error:  # each item answers it, as its own resolver would have
-        entries = [error] * len(ids)
-    return RecommendationList.from_port(recommendations, entries)
+    details = [item.details for item in recommendations.items]
+    wanted = [index for index, found in enumerate(details) if found is None]
+    if wanted:
+        base = info.path.as_list()
+        loaded = await info.context.load_items(
+            [recommendations.items[index].item_id for index in wanted],
+            [[*base, "items", index, "item"] for index in wanted],
+        )
+        for index, found in zip(wanted, loaded, strict=True):
+            details[index] = found
+    return RecommendationList.from_port(recommendations, details)
 
 
 UserId = Annotated[

@@ -1,7 +1,9 @@
-"""Building the catalog: a Personalize items CSV written into a new SQLite file, atomically."""
+"""Building the catalog: a Personalize items CSV written into a SQLite file (a new file,
+renamed into place), a DynamoDB table or a PostgreSQL table."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import json
@@ -12,16 +14,14 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from gateway.catalog.sqlite import CATALOG_FIELDS, COLUMNS, CREATE_TABLE, SCHEMA_VERSION
+from aiobotocore.session import AioSession
+
+from gateway.catalog import dynamodb, postgresql
+from gateway.catalog.columns import CATALOG_FIELDS, DEFAULT_COLUMN_MAP
+from gateway.catalog.source import CatalogSource, DynamoDBSource, PostgresqlSource, SqliteSource
+from gateway.catalog.sqlite import COLUMNS, CREATE_TABLE, SCHEMA_VERSION
 from schema.limits import MAX_ID_LENGTH
 
-DEFAULT_COLUMN_MAP: Mapping[str, str] = {
-    "TITLE": "title",
-    "DESCRIPTION": "description",
-    "IMAGE_URL": "image_url",
-    "PRICE": "price",
-    "CATEGORY": "category",
-}
 ITEM_ID_COLUMN = "ITEM_ID"
 PROGRESS_EVERY = 1000
 
@@ -82,6 +82,65 @@ def load_catalog(
     if progress is not None:
         progress(count)
     return count
+
+
+def load_catalog_to(
+    source: CatalogSource,
+    csv_path: Path,
+    mapping: Mapping[str, str] = DEFAULT_COLUMN_MAP,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Fill the catalog `source` names from a Personalize items CSV; return the item count.
+
+    A SQLite file is replaced whole (`load_catalog`); a PostgreSQL table is created if need be
+    and its rows replaced in one transaction; a DynamoDB table is created if need be (on
+    demand, the item id its partition key) and every item put, under the CSV's column names
+    (the mapped ones under TITLE, DESCRIPTION, IMAGE_URL, PRICE and CATEGORY).
+    """
+    mapping = {column.upper(): field for column, field in mapping.items()}
+    _check_mapping(mapping)
+    if isinstance(source, SqliteSource):
+        return load_catalog(csv_path, source.path, mapping, progress)
+    if isinstance(source, PostgresqlSource):
+        rows = _read_items(csv_path, mapping, progress)
+        count = asyncio.run(postgresql.fill_table(source.dsn, source.table, rows))
+    elif isinstance(source, DynamoDBSource):
+        count = asyncio.run(_fill_dynamodb(source, csv_path, mapping, progress))
+    else:
+        raise CatalogLoadError(
+            "catalog load writes to sqlite:, dynamodb: or postgresql: catalogs; a product API "
+            "is filled by its owner, and personalize: by importing the Items dataset"
+        )
+    if progress is not None:
+        progress(count)
+    return count
+
+
+_FIELD_COLUMNS = {field: column for column, field in DEFAULT_COLUMN_MAP.items()}
+
+
+async def _fill_dynamodb(
+    source: DynamoDBSource,
+    csv_path: Path,
+    mapping: Mapping[str, str],
+    progress: Callable[[int], None] | None,
+) -> int:
+    def items() -> Iterator[dict[str, str | float]]:
+        for row in _read_items(csv_path, mapping, None):
+            item_id, *values, attributes = row
+            item: dict[str, str | float] = {source.key: item_id}
+            for field, value in zip(CATALOG_FIELDS, values, strict=True):
+                if value is not None:
+                    item[_FIELD_COLUMNS[field]] = value
+            yield json.loads(attributes) | item
+
+    session = AioSession()
+    async with session.create_client(
+        "dynamodb", region_name=source.region, endpoint_url=source.endpoint_url
+    ) as client:
+        return await dynamodb.fill_table(
+            client, source.table, source.key, items(), progress=progress
+        )
 
 
 def _check_mapping(mapping: Mapping[str, str]) -> None:

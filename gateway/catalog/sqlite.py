@@ -5,20 +5,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiosqlite
 
-from gateway.observations import CatalogBatch, Observer
-from schema.ports import CatalogItem
+from gateway.catalog.columns import CATALOG_FIELDS
+from schema.ports import CatalogItem, CatalogUnavailable
 
-CATALOG_FIELDS = ("title", "description", "image_url", "price", "category")
+logger = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 1  # PRAGMA user_version of a catalog file; bump when the table changes
+RELOAD_CHECK_INTERVAL = 1.0  # seconds between two looks at the file for a new catalog
 
 CREATE_TABLE = """
 CREATE TABLE items (
@@ -34,17 +38,21 @@ CREATE TABLE items (
 COLUMNS = ("id", *CATALOG_FIELDS, "attributes")
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM items WHERE id IN "
 
+FileIdentity = tuple[int, int, int, int]  # device, inode, mtime (ns), size
+
 
 class CatalogError(RuntimeError):
     """The catalog file cannot be used; the message names the file and what to do."""
 
 
 class SqliteCatalog:
-    """The `Catalog` port on a SQLite file, through one read-only connection for the app's life.
+    """The `Catalog` port on a SQLite file, through one read-only connection.
 
     `round_trips` counts the queries `get_items` has sent, so tests and the benchmark can check
-    that a whole GraphQL query costs one. Open it with `SqliteCatalog.open(path)`. `observer`
-    hears of every batch looked up.
+    that a whole GraphQL query costs one. `catalog load` replaces the file by a rename: at most
+    once every `RELOAD_CHECK_INTERVAL` seconds (on `clock`), a lookup checks whether the path
+    names another file and, if so, reads the new one from then on. Open it with
+    `SqliteCatalog.open(path)`.
     """
 
     source = "sqlite"
@@ -55,68 +63,82 @@ class SqliteCatalog:
         path: Path,
         *,
         max_variables: int | None = None,
-        observer: Observer | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = path
-        self.observer = observer
         self.round_trips = 0
+        self.reloads = 0
         self.max_variables = max_variables or sqlite_variable_limit()
         self._connection = connection
+        self._clock = clock
+        self._identity = _identity(path)
+        self._checked_at = clock()
+        self._reloading = asyncio.Lock()
 
     @classmethod
     @contextlib.asynccontextmanager
     async def open(
-        cls, path: Path, *, max_variables: int | None = None, observer: Observer | None = None
+        cls,
+        path: Path,
+        *,
+        max_variables: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> AsyncIterator[SqliteCatalog]:
         """Open the catalog read-only, check it is one, and close it on exit."""
-        uri = await asyncio.to_thread(_read_only_uri, path)
-        async with aiosqlite.connect(uri, uri=True) as connection:
-            await connection.execute("PRAGMA query_only = ON")
-            await _check_schema(connection, path)
-            yield cls(connection, path, max_variables=max_variables, observer=observer)
+        catalog = cls(await _connect(path), path, max_variables=max_variables, clock=clock)
+        try:
+            yield catalog
+        finally:
+            await catalog._connection.close()
 
     async def get_items(self, item_ids: Sequence[str]) -> dict[str, CatalogItem]:
         """The items found among `item_ids`, in one query (one per `max_variables` ids)."""
-        if self.observer is None:
-            return await self._get_items(item_ids)
-        started = time.perf_counter()
-        found: dict[str, CatalogItem] = {}
-        ok = False
-        try:
-            found = await self._get_items(item_ids)
-            ok = True
-        finally:
-            seconds = time.perf_counter() - started
-            self.observer.catalog_batch(
-                CatalogBatch(
-                    source=self.source,
-                    ids=len(item_ids),
-                    found=len(found),
-                    ok=ok,
-                    started_ns=time.time_ns() - int(seconds * 1e9),
-                    seconds=seconds,
-                )
-            )
-        return found
-
-    async def _get_items(self, item_ids: Sequence[str]) -> dict[str, CatalogItem]:
+        await self._follow_new_file()
         unique = list(dict.fromkeys(item_ids))
         found: dict[str, CatalogItem] = {}
-        for start in range(0, len(unique), self.max_variables):
-            chunk = unique[start : start + self.max_variables]
-            sql = _SELECT + "(" + ",".join("?" * len(chunk)) + ")"
-            self.round_trips += 1
-            for row in await self._connection.execute_fetchall(sql, chunk):
-                item = _item_from_row(row)
-                found[item.id] = item
+        try:
+            for start in range(0, len(unique), self.max_variables):
+                chunk = unique[start : start + self.max_variables]
+                sql = _SELECT + "(" + ",".join("?" * len(chunk)) + ")"
+                self.round_trips += 1
+                for row in await self._connection.execute_fetchall(sql, chunk):
+                    item = _item_from_row(row)
+                    found[item.id] = item
+        except (sqlite3.Error, ValueError) as error:
+            logger.error("Catalog %s cannot be read: %s", self.path, error)
+            raise CatalogUnavailable("The catalog cannot be read.") from error
         return found
 
     async def ping(self) -> None:
-        """Raise `CatalogError` unless the items table can be read."""
+        """Raise `CatalogUnavailable` unless the items table can be read."""
         try:
             await self._connection.execute_fetchall("SELECT 1 FROM items LIMIT 1")
         except (sqlite3.Error, ValueError) as error:
-            raise CatalogError(f"catalog {self.path} cannot be read: {error}") from error
+            raise CatalogUnavailable(f"catalog {self.path} cannot be read: {error}") from error
+
+    async def _follow_new_file(self) -> None:
+        now = self._clock()
+        if now - self._checked_at < RELOAD_CHECK_INTERVAL:
+            return
+        self._checked_at = now
+        identity = _identity(self.path)
+        if identity == self._identity or identity is None:
+            return
+        async with self._reloading:
+            if identity == self._identity:
+                return
+            try:
+                connection = await _connect(self.path)
+            except (CatalogError, sqlite3.Error) as error:
+                logger.error(
+                    "Catalog %s changed but cannot be read; keeping the old: %s", self.path, error
+                )
+                self._identity = identity
+                return
+            old, self._connection, self._identity = self._connection, connection, identity
+            self.reloads += 1
+            logger.info("Catalog %s changed on disk: reading the new file", self.path)
+            await old.close()
 
 
 def check_catalog_file(path: Path) -> None:
@@ -124,8 +146,28 @@ def check_catalog_file(path: Path) -> None:
     if not path.is_file():
         raise CatalogError(
             f"catalog file {path} does not exist; build it from your items CSV with: "
-            f"personalize-gateway catalog load ITEMS_CSV --db {path}"
+            f"personalize-gateway catalog load ITEMS_CSV --to sqlite:///{path}"
         )
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    uri = await asyncio.to_thread(_read_only_uri, path)
+    connection = await aiosqlite.connect(uri, uri=True)
+    try:
+        await connection.execute("PRAGMA query_only = ON")
+        await _check_schema(connection, path)
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
+
+
+def _identity(path: Path) -> FileIdentity | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def _read_only_uri(path: Path) -> str:
@@ -147,7 +189,7 @@ async def _check_schema(connection: aiosqlite.Connection, path: Path) -> None:
         raise CatalogError(
             f"{path} is not a catalog this gateway can read (schema version {version}, "
             f"expected {SCHEMA_VERSION}); rebuild it with: "
-            f"personalize-gateway catalog load ITEMS_CSV --db {path}"
+            f"personalize-gateway catalog load ITEMS_CSV --to sqlite:///{path}"
         )
 
 

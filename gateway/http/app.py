@@ -16,7 +16,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.catalog.cache import CachedCatalog
-from gateway.catalog.sqlite import CatalogError
 from gateway.events.replay import ReplayWindow
 from gateway.events.segment import segment_routes
 from gateway.http.auth import API_KEY_HEADER, build_authenticator
@@ -34,6 +33,7 @@ from gateway.settings import Settings
 from gateway.tracing import Tracing
 from gateway.wiring import Resources, StaticCredentials, observability, open_resources
 from schema import build_schema
+from schema.ports import CatalogUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready to serve: the catalog answers and Personalize is configured.
+    """Ready to serve: the catalog source answers and Personalize is configured.
 
     Personalize itself is not called: every call is billed, and a regional outage would mark
     every replica unready at once, turning degraded answers into no answers at all. For the same
@@ -207,9 +207,9 @@ async def readyz(request: Request) -> Response:
     try:
         await request.state.catalog.ping()
         checks["catalog"] = "ok"
-    except CatalogError as error:
-        logger.error("Readiness: %s", error)
-        checks["catalog"] = str(error)
+    except CatalogUnavailable as error:
+        logger.error("Readiness: %s", error.message)
+        checks["catalog"] = error.message
     if not settings.arns_configured:
         checks["personalize"] = (
             "no campaign or recommender ARN configured (GATEWAY_RECOMMENDATIONS_ARN, "

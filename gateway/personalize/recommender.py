@@ -6,14 +6,16 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from gateway.observations import Observer, Outcome, PersonalizeCall
+from schema.limits import MAX_RESULTS_WITH_METADATA
 from schema.ports import (
+    CatalogItem,
     FilterRequest,
     InvalidInput,
     PortError,
@@ -56,6 +58,18 @@ class RootField:
     resource: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ItemMetadata:
+    """Item details asked of Personalize itself: `metadataColumns` of its Items dataset.
+
+    `columns` are the Items dataset's columns to ask for; `describe` turns an item's id and
+    the metadata Personalize returned (column, value pairs) into its details.
+    """
+
+    columns: tuple[str, ...]
+    describe: Callable[[str, Iterable[tuple[str, Any]]], CatalogItem]
+
+
 RECOMMENDATIONS = RootField("recommendations")
 RELATED_ITEMS = RootField("relatedItems")
 RANKING = RootField("ranking")
@@ -71,6 +85,8 @@ class PersonalizeRecommender:
     operator configures its resource, for messages in development. `deadline` bounds each call
     in seconds, botocore's retries included (its timeouts bound single attempts only). In
     `production`, ResourceNotFound says nothing of the configuration: the log has the detail.
+    With `metadata`, every request asks for the items' details as well (the campaigns and
+    recommenders must have metadata enabled), and more than 50 results are refused first.
     """
 
     def __init__(
@@ -84,9 +100,14 @@ class PersonalizeRecommender:
         production: bool = False,
         hints: Mapping[str, str] | None = None,
         observer: Observer | None = None,
+        metadata: ItemMetadata | None = None,
     ) -> None:
         self._client = client
         self._observer = observer
+        self._metadata = metadata
+        self._metadata_params = (
+            {} if metadata is None else {"metadataColumns": {"ITEMS": list(metadata.columns)}}
+        )
         self._deadline = deadline
         self._production = production
         self._hints = dict(hints or {})
@@ -105,6 +126,7 @@ class PersonalizeRecommender:
         promotion: PromotionRequest | None,
     ) -> Recommendations:
         target = self._require(self._recommendations, RECOMMENDATIONS)
+        self._check_metadata_limit("numResults", num_results)
         params: dict[str, Any] = {**target, "userId": user_id, "numResults": num_results}
         params |= _filter_params(filter)
         if personalize_context:
@@ -112,7 +134,7 @@ class PersonalizeRecommender:
         if promotion is not None:
             params["promotions"] = [_promotion_params(promotion)]
         response = await self._call(RECOMMENDATIONS, "get_recommendations", params)
-        return _recommendations(response, "itemList")
+        return _recommendations(response, "itemList", self._metadata)
 
     async def related_items(
         self,
@@ -123,12 +145,13 @@ class PersonalizeRecommender:
         filter: FilterRequest | None,
     ) -> Recommendations:
         target = self._require(self._related_items, RELATED_ITEMS)
+        self._check_metadata_limit("numResults", num_results)
         params: dict[str, Any] = {**target, "itemId": item_id, "numResults": num_results}
         if user_id is not None:
             params["userId"] = user_id
         params |= _filter_params(filter)
         response = await self._call(RELATED_ITEMS, "get_recommendations", params)
-        return _recommendations(response, "itemList")
+        return _recommendations(response, "itemList", self._metadata)
 
     async def rank(
         self,
@@ -139,16 +162,26 @@ class PersonalizeRecommender:
         personalize_context: Mapping[str, str],
     ) -> Recommendations:
         target = self._require(self._ranking, RANKING)
+        self._check_metadata_limit("items", len(item_ids))
         params: dict[str, Any] = {**target, "userId": user_id, "inputList": list(item_ids)}
         params |= _filter_params(filter)
         if personalize_context:
             params["context"] = dict(personalize_context)
         response = await self._call(RANKING, "get_personalized_ranking", params)
-        return _recommendations(response, "personalizedRanking")
+        return _recommendations(response, "personalizedRanking", self._metadata)
+
+    def _check_metadata_limit(self, argument: str, count: int) -> None:
+        if self._metadata is not None and count > MAX_RESULTS_WITH_METADATA:
+            raise InvalidInput(
+                f"{argument} is {count}, but at most {MAX_RESULTS_WITH_METADATA} items can be "
+                "asked for at once here: item details come from Personalize's metadata, which "
+                f"allows at most {MAX_RESULTS_WITH_METADATA} results."
+            )
 
     async def _call(
         self, field: RootField, operation: str, params: dict[str, Any]
     ) -> dict[str, Any]:
+        params |= self._metadata_params
         deadline = asyncio.timeout(self._deadline)
         started = time.perf_counter() if self._observer is not None else 0.0
         try:
@@ -325,7 +358,9 @@ def _promotion_params(promotion: PromotionRequest) -> dict[str, Any]:
     return params | _filter_params(promotion.filter)
 
 
-def _recommendations(response: Mapping[str, Any], list_key: str) -> Recommendations:
+def _recommendations(
+    response: Mapping[str, Any], list_key: str, metadata: ItemMetadata | None
+) -> Recommendations:
     return Recommendations(
         recommendation_id=response.get("recommendationId"),
         items=tuple(
@@ -334,6 +369,9 @@ def _recommendations(response: Mapping[str, Any], list_key: str) -> Recommendati
                 score=entry.get("score"),
                 promotion_name=entry.get("promotionName"),
                 reasons=tuple(entry.get("reason", ())),
+                details=None
+                if metadata is None
+                else metadata.describe(entry["itemId"], (entry.get("metadata") or {}).items()),
             )
             for entry in response.get(list_key, ())
         ),

@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from gateway.settings.formats import (
     ARN_PATTERN,
     CampaignOrRecommenderArn,
+    CatalogUrl,
     EndpointUrl,
     RankingCampaignArn,
     Region,
@@ -32,6 +33,7 @@ from gateway.settings.formats import (
     TrackingId,
     check_algorithms,
     check_api_key_digests,
+    check_catalog_map,
     check_context_fields,
     check_cors_origins,
     check_filters,
@@ -57,8 +59,10 @@ Environment = Literal["development", "production"]
 AuthMode = Literal["none", "api-key", "jwt"]
 EventsDelivery = Literal["sync", "buffered"]
 LogFormat = Literal["text", "json"]
+HttpMethod = Literal["GET", "POST"]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_CATALOG_PATH = Path("var/catalog.db")
 DEFAULT_USER_CLAIM = "sub"
 DEFAULT_ANY_USER_SCOPE = "recommendations:any-user"
 DEFAULT_SEGMENT_EVENT_TYPES = {
@@ -98,12 +102,21 @@ class Settings(BaseSettings):
     filters: Annotated[dict[str, str], NoDecode, AfterValidator(check_filters)] = Field(
         default_factory=dict
     )
-    catalog_path: Path = Path("var/catalog.db")
     item_cache_size: int = Field(default=10_000, ge=1, le=10_000_000)
     item_cache_ttl: float = Field(default=0.0, ge=0, le=86_400)  # 0: no item cache
     response_cache_size: int = Field(default=10_000, ge=1, le=10_000_000)
     response_cache_ttl: float = Field(default=0.0, ge=0, le=86_400)  # 0: no response cache
     workers: int = Field(default=1, ge=1, le=64)
+    catalog_path: Path = DEFAULT_CATALOG_PATH
+    catalog_url: CatalogUrl | None = None
+    catalog_map: Annotated[dict[str, str], NoDecode, AfterValidator(check_catalog_map)] = Field(
+        default_factory=dict
+    )
+    catalog_timeout: float = Field(default=1.0, gt=0, le=60)
+    catalog_batch_size: int = Field(default=50, ge=1, le=1000)
+    catalog_http_method: HttpMethod = "GET"
+    catalog_items_path: str = "items"
+    catalog_id_field: str = Field(default="id", min_length=1)
     connect_timeout: float = Field(default=1.0, gt=0)
     read_timeout: float = Field(default=2.0, gt=0)
     max_attempts: int = Field(default=3, ge=1, le=10)
@@ -192,6 +205,11 @@ class Settings(BaseSettings):
         return self.environment == "production"
 
     @property
+    def catalog(self) -> str:
+        """The catalog's URL: GATEWAY_CATALOG_URL, else the GATEWAY_CATALOG_PATH file's."""
+        return self.catalog_url or f"sqlite:///{self.catalog_path}"
+
+    @property
     def arns_configured(self) -> bool:
         """Whether any campaign or recommender ARN is set (if not, `serve` runs the local one)."""
         return any((self.recommendations_arn, self.related_items_arn, self.ranking_arn))
@@ -260,6 +278,7 @@ class Settings(BaseSettings):
     @field_validator(
         "personalize_endpoint_url",
         "events_endpoint_url",
+        "catalog_url",
         "recommendations_arn",
         "related_items_arn",
         "ranking_arn",
@@ -283,6 +302,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "filters",
+        "catalog_map",
         "segment_event_types",
         "recommendations_context",
         "ranking_context",
@@ -327,6 +347,20 @@ class Settings(BaseSettings):
         if isinstance(data, dict) and str(data.get("environment", "")).lower() == "production":
             return {"introspection": False, "graphiql": False, "storefront": False} | data
         return data
+
+    @field_validator("catalog_http_method", mode="before")
+    @classmethod
+    def _upper_method(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_catalog(self) -> Settings:
+        if self.catalog_url is not None and self.catalog_path != DEFAULT_CATALOG_PATH:
+            raise ValueError(
+                f"{self.env_var('catalog_url')} and {self.env_var('catalog_path')} are both set: "
+                f"keep one (a file is sqlite:///{self.catalog_path})"
+            )
+        return self
 
     @field_validator("environment", "auth_mode", "events_delivery", "log_format", mode="before")
     @classmethod

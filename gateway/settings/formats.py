@@ -38,6 +38,33 @@ def check_endpoint_url(value: str | None) -> str | None:
     return value.rstrip("/")
 
 
+CATALOG_SCHEMES = ("sqlite", "personalize", "dynamodb", "postgresql", "postgres", "http", "https")
+CATALOG_FIELDS = ("title", "description", "image_url", "price", "category")
+
+
+def check_catalog_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    scheme = urlsplit(value.strip()).scheme.lower()
+    if scheme not in CATALOG_SCHEMES:
+        raise ValueError(
+            f"{value!r} is not a catalog URL: write sqlite:///var/catalog.db, personalize:, "
+            "dynamodb://TABLE?region=REGION, postgresql://USER@HOST/DATABASE?table=items or "
+            "https://products.example.com/items"
+        )
+    return value.strip()
+
+
+def check_catalog_map(value: dict[str, str]) -> dict[str, str]:
+    for column, field in value.items():
+        if not isinstance(field, str) or field not in CATALOG_FIELDS:
+            raise ValueError(
+                f"{column!r} maps to {field!r}, which is not a catalog field "
+                f"(one of {', '.join(CATALOG_FIELDS)})"
+            )
+    return value
+
+
 def check_campaign_or_recommender(value: str | None) -> str | None:
     if value is not None:
         check_arn(value, {"campaign", "recommender"})
@@ -166,3 +193,4 @@ RankingCampaignArn = Annotated[str, AfterValidator(check_ranking_campaign)]
 TrackingId = Annotated[str, AfterValidator(check_tracking_id)]
 TimeZone = Annotated[str, AfterValidator(check_time_zone)]
 Scope = Annotated[str, AfterValidator(check_scope)]
+CatalogUrl = Annotated[str, AfterValidator(check_catalog_url)]

@@ -14,7 +14,14 @@ from schema import (
     build_schema,
     schema,
 )
-from schema.ports import InvalidInput, PortError, ResourceNotFound, Throttled, Unavailable
+from schema.ports import (
+    CatalogUnavailable,
+    InvalidInput,
+    PortError,
+    ResourceNotFound,
+    Throttled,
+    Unavailable,
+)
 from tests.schema.fakes import FakeCatalog, FakeRecommender
 
 QUERY = '{ recommendations(userId: "u1") { items { itemId item { id } } } }'
@@ -93,19 +100,49 @@ async def test_expected_error_is_not_logged(
     assert caplog.records == []
 
 
-async def test_catalog_failure_is_masked_on_each_item(
+async def test_catalog_failure_leaves_the_recommendations_with_one_error(
     context: Context, catalog: FakeCatalog
 ) -> None:
-    catalog.failure = ConnectionError("sqlite file /srv/catalog.db is locked")
+    catalog.failure = CatalogUnavailable("The catalog did not answer within 1 s.")
     query = '{ recommendations(userId: "u1", numResults: 2) { items { itemId item { id } } } }'
 
     result = await schema.execute(query, context_value=context)
 
+    assert result.data == {
+        "recommendations": {
+            "items": [{"itemId": "i1", "item": None}, {"itemId": "i2", "item": None}]
+        }
+    }, result.data
     assert result.errors is not None
-    assert [(error.path, error.extensions) for error in result.errors] == [
-        (["recommendations", "items", 0, "item"], {"code": "INTERNAL_SERVER_ERROR"}),
-        (["recommendations", "items", 1, "item"], {"code": "INTERNAL_SERVER_ERROR"}),
-    ]
+    assert [(error.message, error.extensions) for error in result.errors] == [
+        (
+            "The catalog did not answer within 1 s.",
+            {
+                "code": "CATALOG_UNAVAILABLE",
+                "paths": [
+                    ["recommendations", "items", 0, "item"],
+                    ["recommendations", "items", 1, "item"],
+                ],
+            },
+        )
+    ], result.errors
+
+
+async def test_catalog_bug_is_reported_as_unavailable_without_its_detail(
+    context: Context, catalog: FakeCatalog
+) -> None:
+    catalog.failure = ConnectionError("sqlite file /srv/catalog.db is locked")
+    query = '{ recommendations(userId: "u1", numResults: 1) { items { item { id } } } }'
+
+    result = await schema.execute(query, context_value=context)
+
+    assert result.errors is not None
+    assert [(error.message, error.extensions) for error in result.errors] == [
+        (
+            "The catalog failed to answer.",
+            {"code": "CATALOG_UNAVAILABLE", "paths": [["recommendations", "items", 0, "item"]]},
+        )
+    ], result.errors
 
 
 @pytest.mark.parametrize(

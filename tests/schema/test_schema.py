@@ -224,6 +224,7 @@ def test_error_codes_are_the_documented_set() -> None:
         "FORBIDDEN",
         "UPSTREAM_THROTTLED",
         "UPSTREAM_UNAVAILABLE",
+        "CATALOG_UNAVAILABLE",
         "BAD_REQUEST",
         "GRAPHQL_PARSE_FAILED",
         "GRAPHQL_VALIDATION_FAILED",

@@ -1,6 +1,7 @@
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from gateway.catalog.sqlite import (
     SqliteCatalog,
     sqlite_variable_limit,
 )
-from schema.ports import CatalogItem
+from schema.ports import CatalogItem, CatalogUnavailable
 
 ITEMS_CSV = """\
 ITEM_ID,TITLE,DESCRIPTION,PRICE,CATEGORY,IMAGE_URL,BRAND,COLOR
@@ -26,10 +27,8 @@ def write_csv(directory: Path, text: str, name: str = "items.csv") -> Path:
     return path
 
 
-async def get_items(
-    db: Path, ids: list[str], max_variables: int | None = None
-) -> tuple[dict[str, CatalogItem], int]:
-    async with SqliteCatalog.open(db, max_variables=max_variables) as catalog:
+async def get_items(db: Path, ids: list[str], **options: Any) -> tuple[dict[str, CatalogItem], int]:
+    async with SqliteCatalog.open(db, **options) as catalog:
         items = await catalog.get_items(ids)
         return items, catalog.round_trips
 
@@ -195,7 +194,9 @@ def test_catalog_column_map_to_unknown_field_refused() -> None:
 async def test_catalog_missing_file_says_how_to_build_it(tmp_path: Path) -> None:
     db = tmp_path / "nowhere.db"
 
-    with pytest.raises(CatalogError, match=r"does not exist; .* catalog load ITEMS_CSV --db"):
+    with pytest.raises(
+        CatalogError, match=r"does not exist; .* catalog load ITEMS_CSV --to sqlite:///"
+    ):
         async with SqliteCatalog.open(db):
             pass
 
@@ -219,5 +220,48 @@ async def test_catalog_ping_fails_when_the_table_is_gone(tmp_path: Path) -> None
         with sqlite3.connect(db) as writer:
             writer.execute("DROP TABLE items")
         writer.close()
-        with pytest.raises(CatalogError, match="no such table: items"):
+        with pytest.raises(CatalogUnavailable, match="no such table: items"):
             await catalog.ping()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_catalog_follows_a_new_file_within_a_second(tmp_path: Path) -> None:
+    db = tmp_path / "catalog.db"
+    load_catalog(write_csv(tmp_path, ITEMS_CSV), db)
+    clock = Clock()
+
+    async with SqliteCatalog.open(db, clock=clock) as catalog:
+        load_catalog(write_csv(tmp_path, ITEMS_CSV.replace("Wool hat", "Felt hat")), db)
+        clock.now = 0.5
+        before = (await catalog.get_items(["i-3"]))["i-3"].title
+        clock.now = 1.0
+        after = (await catalog.get_items(["i-3"]))["i-3"].title
+
+    assert before == "Wool hat", before
+    assert after == "Felt hat", after
+
+
+async def test_catalog_keeps_the_old_file_when_the_new_one_is_not_a_catalog(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "catalog.db"
+    load_catalog(write_csv(tmp_path, ITEMS_CSV), db)
+    clock = Clock()
+
+    async with SqliteCatalog.open(db, clock=clock) as catalog:
+        other = tmp_path / "other.db"
+        with sqlite3.connect(other) as connection:
+            connection.execute("CREATE TABLE things (id TEXT)")
+        connection.close()
+        other.replace(db)
+        clock.now = 2.0
+        found = await catalog.get_items(["i-3"])
+
+    assert found["i-3"].title == "Wool hat", found

@@ -14,6 +14,7 @@ from gateway.http.app import GatewayState, create_app
 from gateway.http.request_id import REQUEST_ID_HEADER
 from gateway.settings import Settings
 from gateway.wiring import LOCAL_CREDENTIALS
+from schema.ports import CatalogUnavailable
 from tests.gateway.conftest import Gateway, OpenGateway, Store, captured_records
 
 ALL_FIELDS = """
@@ -25,6 +26,7 @@ query All($user: ID!, $item: ID!, $items: [ID!]!) {
 }
 """
 ITEM = '{ item(id: "i-001") { title } }'
+RECOMMENDATIONS = '{ recommendations(userId: "u-01", numResults: 2) { items { item { title } } } }'
 SHOP = "https://shop.example.com"
 
 
@@ -249,7 +251,7 @@ async def test_app_lifespan_opens_clients_and_closes_them(settings: Settings) ->
         settings.personalize_endpoint_url,
     )
     assert [session.closed for session in http_sessions] == [True]
-    with pytest.raises(CatalogError, match="cannot be read: Connection closed"):
+    with pytest.raises(CatalogUnavailable, match="cannot be read: Connection closed"):
         await catalog.ping()
 
 
@@ -305,23 +307,50 @@ async def test_app_production_hides_field_suggestions(open_gateway: OpenGateway)
     ("environment", "message"),
     [
         ("production", "Internal server error."),
-        ("development", "Internal server error. RuntimeError: catalog file is corrupt"),
+        ("development", "Internal server error. RuntimeError: ranking model is corrupt"),
     ],
 )
 async def test_app_unexpected_error_is_masked_in_production_only(
     open_gateway: OpenGateway, monkeypatch: pytest.MonkeyPatch, environment: str, message: str
 ) -> None:
     async with open_gateway(environment=environment) as gateway:
-        monkeypatch.setattr(gateway.state["catalog"], "get_items", fail_with_corrupt_catalog)
-        result = await gateway.query(ITEM)
+        monkeypatch.setattr(gateway.state["recommender"], "recommend", fail_with_a_bug)
+        result = await gateway.query(RECOMMENDATIONS)
 
     assert [(error["message"], error["extensions"]["code"]) for error in result["errors"]] == [
         (message, "INTERNAL_SERVER_ERROR")
     ]
 
 
+async def fail_with_a_bug(**arguments: Any) -> Any:
+    raise RuntimeError("ranking model is corrupt")
+
+
 async def fail_with_corrupt_catalog(item_ids: Any) -> Any:
     raise RuntimeError("catalog file is corrupt")
+
+
+async def test_app_catalog_failure_leaves_the_recommendations_standing(
+    open_gateway: OpenGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with open_gateway(**production()) as gateway:
+        monkeypatch.setattr(gateway.state["catalog"], "get_items", fail_with_corrupt_catalog)
+        result = await gateway.query(RECOMMENDATIONS)
+
+    items = result["data"]["recommendations"]["items"]
+    assert [item["item"] for item in items] == [None, None], items
+    assert [(error["message"], error["extensions"]) for error in result["errors"]] == [
+        (
+            "The catalog failed to answer.",
+            {
+                "code": "CATALOG_UNAVAILABLE",
+                "paths": [
+                    ["recommendations", "items", 0, "item"],
+                    ["recommendations", "items", 1, "item"],
+                ],
+            },
+        )
+    ], result["errors"]
 
 
 async def test_app_masked_error_is_logged_with_its_detail_and_request_id(
@@ -329,15 +358,17 @@ async def test_app_masked_error_is_logged_with_its_detail_and_request_id(
 ) -> None:
     with captured_records("schema") as records:
         async with open_gateway(**production()) as gateway:
-            monkeypatch.setattr(gateway.state["catalog"], "get_items", fail_with_corrupt_catalog)
+            monkeypatch.setattr(gateway.state["recommender"], "recommend", fail_with_a_bug)
             await gateway.client.post(
-                "/graphql", json={"query": ITEM}, headers={REQUEST_ID_HEADER: "trace-8"}
+                "/graphql",
+                json={"query": RECOMMENDATIONS},
+                headers={REQUEST_ID_HEADER: "trace-8"},
             )
 
     assert [
         (getattr(record, "request_id", None), str(record.exc_info and record.exc_info[1]))
         for record in records
-    ] == [("trace-8", "catalog file is corrupt")]
+    ] == [("trace-8", "ranking model is corrupt")]
 
 
 @pytest.mark.parametrize(
