@@ -28,7 +28,7 @@ from gateway.http.app import create_app
 from gateway.http.auth import hash_api_key
 from gateway.server import bind, print_banner, run_server, run_workers
 from gateway.settings import ConfigurationError, Settings
-from gateway.wiring import catalog_source
+from gateway.wiring.catalog import catalog_source
 
 EXIT_INTERRUPTED = 130
 

@@ -15,7 +15,8 @@ from gateway.console import EXIT_FAILURE, EXIT_USAGE, count_progress, fail, load
 from gateway.http.app import create_app
 from gateway.server import print_banner, run_server
 from gateway.settings import ConfigurationError, Settings
-from gateway.wiring import LOCAL_CREDENTIALS, catalog_source
+from gateway.wiring import LOCAL_CREDENTIALS
+from gateway.wiring.catalog import catalog_source
 
 DEFAULT_DATA_DIR = Path("var/sample")  # where the sample store is written
 

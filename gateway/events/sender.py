@@ -14,12 +14,8 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from gateway.observations import Observer
-from gateway.personalize.recommender import (
-    RootField,
-    not_available,
-    report_call,
-    translate_error,
-)
+from gateway.personalize.errors import RootField, not_available, translate_error, unset_note
+from gateway.personalize.recommender import report_call
 from schema import limits
 from schema.ports import (
     Event,
@@ -97,7 +93,7 @@ class PutEventsSender:
             raise not_available(
                 RECORD_EVENTS,
                 "recordEvents is not configured on this gateway: it has no Personalize event "
-                f"tracker{f' ({hint} is not set)' if hint else ''}.",
+                f"tracker{unset_note(hint)}.",
                 production=self._production,
             )
         params: dict[str, Any] = {

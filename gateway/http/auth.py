@@ -43,12 +43,8 @@ from gateway.http.jwt_keys import (
     VerificationKeys,
     load_verification_keys,
 )
-from gateway.settings import (
-    DEFAULT_ANY_USER_SCOPE,
-    DEFAULT_USER_CLAIM,
-    ConfigurationError,
-    Settings,
-)
+from gateway.settings import ConfigurationError, Settings
+from gateway.settings.sections import DEFAULT_ANY_USER_SCOPE, DEFAULT_USER_CLAIM
 from schema.identity import ANONYMOUS, UNRESTRICTED, Identity
 from schema.limits import MAX_ID_LENGTH
 

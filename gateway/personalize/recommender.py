@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from gateway.observations import Observer, Outcome, PersonalizeCall
+from gateway.personalize.errors import (
+    RootField,
+    not_available,
+    translate_error,
+    unset_note,
+)
 from schema.limits import MAX_RESULTS_WITH_METADATA
 from schema.ports import (
     CatalogItem,
@@ -29,33 +34,11 @@ from schema.ports import (
 
 logger = logging.getLogger(__name__)
 
-THROTTLING_CODES = frozenset(
-    {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
-)
-MAX_MESSAGE_LENGTH = 500
 API_NAMES = {
     "get_recommendations": "GetRecommendations",
     "get_personalized_ranking": "GetPersonalizedRanking",
     "put_events": "PutEvents",
 }
-_ARN = re.compile(
-    r"arn:aws[a-z-]*:personalize:[a-z0-9-]*:\d*:(?P<kind>[a-z-]+)/[A-Za-z0-9_-]+",
-)
-
-
-FILTERS_HINT = "filters"  # the key of `hints` that says where filters are configured
-
-
-@dataclass(frozen=True, slots=True)
-class RootField:
-    """A GraphQL root field served by Personalize.
-
-    `resource` is what a ResourceNotFoundException means for a field whose resource is not
-    named by an ARN (an event tracker): Personalize's message then names no kind to go by.
-    """
-
-    name: str
-    resource: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +196,7 @@ class PersonalizeRecommender:
             raise not_available(
                 field,
                 f"{field.name} is not configured on this gateway: it has no Personalize campaign "
-                f"or recommender for it{_unset(self._hints.get(field.name))}.",
+                f"or recommender for it{unset_note(self._hints.get(field.name))}.",
                 production=self._production,
             )
         return target
@@ -273,68 +256,6 @@ def outcome_of(failure: PortError | None) -> Outcome:
     return "error"
 
 
-def translate_error(
-    field: RootField,
-    error: Exception,
-    *,
-    production: bool = False,
-    hints: Mapping[str, str] | None = None,
-) -> PortError:
-    """The port's exception for a failed Personalize call for `field`; details go to the log.
-
-    In `production`, ResourceNotFound is generic (see `not_available`).
-    """
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        code = str(details.get("Code", ""))
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        upstream = _redact(str(details.get("Message", "")))
-        request_id = error.response.get("ResponseMetadata", {}).get("RequestId")
-        logger.warning(
-            "Personalize call for %s failed: %s (HTTP %s, request id %s): %s",
-            field.name,
-            code,
-            status,
-            request_id,
-            details.get("Message"),
-        )
-        if code == "InvalidInputException":
-            return InvalidInput(f"Personalize refused the request: {upstream}")
-        if code == "ResourceNotFoundException":
-            detail = _not_found_message(field, str(details.get("Message", "")), hints or {})
-            return not_available(field, detail, production=production)
-        if code in THROTTLING_CODES or status == 429:
-            return Throttled("Amazon Personalize is throttling requests; retry later.")
-        return Unavailable(f"Amazon Personalize failed to answer ({code or status}).")
-    if isinstance(error, ParamValidationError):
-        logger.warning("Personalize call for %s refused by botocore: %s", field.name, error)
-        return InvalidInput(f"Invalid request to Personalize: {_redact(str(error))}")
-    logger.warning(
-        "Personalize call for %s failed: %s: %s", field.name, type(error).__name__, error
-    )
-    return Unavailable(f"Amazon Personalize is unreachable ({type(error).__name__}); retry later.")
-
-
-def not_available(field: RootField, detail: str, *, production: bool) -> ResourceNotFound:
-    """ResourceNotFound for `field`, whose configuration is missing or wrong.
-
-    In development the client reads `detail`, which may name the setting to fix. In production
-    the client learns nothing about the configuration: a generic message, the detail logged.
-    """
-    if not production:
-        return ResourceNotFound(detail)
-    logger.warning("%s answered NOT_FOUND, its detail hidden in production: %s", field.name, detail)
-    return ResourceNotFound(f"{field.name} is not available on this gateway.")
-
-
-def _unset(hint: str | None) -> str:
-    return f" ({hint} is not set)" if hint else ""
-
-
-def _check(hint: str | None) -> str:
-    return f" (check the gateway's {hint})" if hint else ""
-
-
 def _target(arn: str | None) -> dict[str, str] | None:
     if arn is None:
         return None
@@ -376,29 +297,3 @@ def _recommendations(
             for entry in response.get(list_key, ())
         ),
     )
-
-
-def _not_found_message(field: RootField, upstream: str, hints: Mapping[str, str]) -> str:
-    resource = field.resource
-    if resource is None:
-        match = _ARN.search(upstream)
-        if match is None:
-            return f"Personalize could not find a resource {field.name} uses: {_redact(upstream)}"
-        if match["kind"] == "filter":
-            return (
-                "The filter named in the request does not exist in Personalize"
-                f"{_check(hints.get(FILTERS_HINT))}."
-            )
-        resource = match["kind"]
-    return (
-        f"The {resource} configured for {field.name} does not exist in Personalize"
-        f"{_check(hints.get(field.name))}."
-    )
-
-
-def _redact(message: str) -> str:
-    """The upstream message without ARNs (account ids and resource names stay in the log)."""
-    redacted = _ARN.sub(lambda match: f"<{match['kind']}>", message).strip()
-    if len(redacted) > MAX_MESSAGE_LENGTH:
-        redacted = redacted[: MAX_MESSAGE_LENGTH - 1] + "…"
-    return redacted or "no details given"

@@ -19,32 +19,33 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from gateway.settings.formats import (
     ARN_PATTERN,
+    ENV_PREFIX,
+    REGION_ENV_VARS,
     CampaignOrRecommenderArn,
     CatalogUrl,
     EndpointUrl,
     RankingCampaignArn,
     Region,
-    Scope,
     TimeZone,
     TrackingId,
-    check_algorithms,
-    check_api_key_digests,
     check_catalog_map,
     check_context_fields,
     check_cors_origins,
     check_filters,
     check_segment_event_types,
+    env_var,
+)
+from gateway.settings.sections import (
+    AuthSettings,
+    ObservabilitySettings,
 )
 from schema import limits
 
-ENV_PREFIX = "GATEWAY_"
-REGION_ENV_VARS = ("GATEWAY_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
 # prometheus-client reads its own variable when imported; ours is accepted as its synonym.
-MULTIPROCESS_ENV_VARS = ("GATEWAY_METRICS_MULTIPROCESS_DIR", "PROMETHEUS_MULTIPROC_DIR")
 
 FILTERS_EXAMPLE = (
     'an object of filter name to filter ARN, e.g. {"exclude-purchased": '
@@ -56,15 +57,11 @@ NOT_SETTINGS = frozenset({"GATEWAY_INTERFACE"})
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 Environment = Literal["development", "production"]
-AuthMode = Literal["none", "api-key", "jwt"]
 EventsDelivery = Literal["sync", "buffered"]
-LogFormat = Literal["text", "json"]
 HttpMethod = Literal["GET", "POST"]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_CATALOG_PATH = Path("var/catalog.db")
-DEFAULT_USER_CLAIM = "sub"
-DEFAULT_ANY_USER_SCOPE = "recommendations:any-user"
 DEFAULT_SEGMENT_EVENT_TYPES = {
     "Product Viewed": "view",
     "Product Clicked": "click",
@@ -77,7 +74,7 @@ class ConfigurationError(ValueError):
     """The settings cannot be put to use; the message names the variable to fix."""
 
 
-class Settings(BaseSettings):
+class Settings(AuthSettings, ObservabilitySettings):
     """How the gateway reaches Personalize and its catalog, and how it serves HTTP.
 
     Built once at start-up (from ``GATEWAY_*`` environment variables, or directly in code and
@@ -148,34 +145,7 @@ class Settings(BaseSettings):
     )
     max_query_tokens: int = Field(default=limits.DEFAULT_MAX_TOKENS, ge=100, le=1_000_000)
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=100 * 1024 * 1024)
-    auth_mode: AuthMode = "none"
-    auth_api_keys: Annotated[list[str], NoDecode, AfterValidator(check_api_key_digests)] = Field(
-        default_factory=list, repr=False
-    )
-    auth_jwt_secret: SecretStr | None = None
-    auth_jwt_public_key_file: Path | None = None
-    auth_jwks_file: Path | None = None
-    auth_jwt_algorithms: Annotated[list[str], NoDecode, AfterValidator(check_algorithms)] = Field(
-        default_factory=list
-    )
-    auth_jwt_audience: str | None = None
-    auth_jwt_issuer: str | None = None
-    auth_jwt_leeway: float = Field(default=30.0, ge=0, le=300)
-    auth_user_claim: str = Field(default=DEFAULT_USER_CLAIM, min_length=1, max_length=100)
-    auth_any_user_scope: Scope = DEFAULT_ANY_USER_SCOPE
-    auth_allow_anonymous: bool = False
     log_level: LogLevel = "info"
-    log_format: LogFormat = "text"
-    log_user_ids: bool = False
-    metrics: bool = False
-    metrics_token: SecretStr | None = None
-    metrics_multiprocess_dir: Path | None = Field(
-        default=None, validation_alias=AliasChoices(*MULTIPROCESS_ENV_VARS)
-    )
-    otel_enabled: bool = False
-    otel_endpoint: EndpointUrl | None = None
-    otel_sampling_ratio: float = Field(default=1.0, ge=0, le=1)
-    otel_service_name: str = Field(default="personalize-gateway", min_length=1, max_length=200)
     storefront: bool = True  # production: False unless set
     event_tracking_id: TrackingId | None = None
     events_delivery: EventsDelivery = "sync"
@@ -250,11 +220,7 @@ class Settings(BaseSettings):
     @classmethod
     def env_var(cls, field: str) -> str:
         """The environment variable that sets ``field``, as an operator would write it."""
-        if field == "aws_region":
-            return "GATEWAY_AWS_REGION (or AWS_REGION, AWS_DEFAULT_REGION)"
-        if field == "metrics_multiprocess_dir":
-            return "GATEWAY_METRICS_MULTIPROCESS_DIR (or PROMETHEUS_MULTIPROC_DIR)"
-        return ENV_PREFIX + field.upper()
+        return env_var(field)
 
     @model_validator(mode="before")
     @classmethod
@@ -366,55 +332,6 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_choice(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _check_auth(self) -> Settings:
-        jwt_sources = {
-            "auth_jwt_secret": self.auth_jwt_secret,
-            "auth_jwt_public_key_file": self.auth_jwt_public_key_file,
-            "auth_jwks_file": self.auth_jwks_file,
-        }
-        mode = self.env_var("auth_mode")
-        if self.auth_mode != "jwt":
-            stray = [self.env_var(name) for name, value in jwt_sources.items() if value]
-            if stray:
-                raise ValueError(
-                    f"{', '.join(stray)} is set but {mode} is {self.auth_mode}: "
-                    f"set {mode}=jwt to check tokens"
-                )
-        if self.auth_mode != "api-key" and self.auth_api_keys:
-            raise ValueError(
-                f"{self.env_var('auth_api_keys')} is set but {mode} is {self.auth_mode}: "
-                f"set {mode}=api-key to check API keys"
-            )
-        if self.auth_mode == "api-key" and not self.auth_api_keys:
-            raise ValueError(
-                f"{mode}=api-key needs {self.env_var('auth_api_keys')}: the SHA-256 digests "
-                "of the keys (personalize-gateway auth hash-key prints one)"
-            )
-        if self.auth_mode == "jwt":
-            missing = [
-                self.env_var(name)
-                for name in ("auth_jwt_audience", "auth_jwt_issuer")
-                if getattr(self, name) is None
-            ]
-            if missing:
-                raise ValueError(
-                    f"{mode}=jwt needs {' and '.join(missing)}: tokens are accepted only for "
-                    "this gateway (aud) from the issuer it trusts (iss)"
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _check_observability(self) -> Settings:
-        if self.metrics_multiprocess_dir is not None and not self.metrics_multiprocess_dir.is_dir():
-            raise ValueError(
-                f"{self.env_var('metrics_multiprocess_dir')}: {self.metrics_multiprocess_dir} "
-                "is not a directory; create an empty one for the metrics of every worker"
-            )
-        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
-            raise ValueError(f"{self.env_var('metrics_token')} must be at least 16 characters long")
-        return self
 
     @model_validator(mode="after")
     def _check_regions_match(self) -> Settings:

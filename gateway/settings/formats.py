@@ -11,6 +11,20 @@ from pydantic import AfterValidator
 
 from schema import limits
 
+ENV_PREFIX = "GATEWAY_"
+REGION_ENV_VARS = ("GATEWAY_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+MULTIPROCESS_ENV_VARS = ("GATEWAY_METRICS_MULTIPROCESS_DIR", "PROMETHEUS_MULTIPROC_DIR")
+
+
+def env_var(field: str) -> str:
+    """The environment variable that sets the setting ``field``, as an operator would write it."""
+    if field == "aws_region":
+        return "GATEWAY_AWS_REGION (or AWS_REGION, AWS_DEFAULT_REGION)"
+    if field == "metrics_multiprocess_dir":
+        return "GATEWAY_METRICS_MULTIPROCESS_DIR (or PROMETHEUS_MULTIPROC_DIR)"
+    return ENV_PREFIX + field.upper()
+
+
 ARN_PATTERN = re.compile(
     r"^arn:aws[a-z-]*:personalize:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12}):"
     r"(?P<kind>campaign|recommender|filter)/(?P<name>[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"

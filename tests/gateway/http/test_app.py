@@ -198,7 +198,7 @@ async def test_app_request_id_reaches_log_records(
     gateway: Gateway, personalize: LocalPersonalize
 ) -> None:
     personalize.faults.error_rate = 1.0
-    with captured_records("gateway.personalize.recommender") as records:
+    with captured_records("gateway.personalize.errors") as records:
         await gateway.client.post(
             "/graphql",
             json={"query": '{ recommendations(userId: "u-01") { items { itemId } } }'},
