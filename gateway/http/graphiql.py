@@ -8,7 +8,6 @@ every asset it needs come from the gateway (`gateway/static/graphiql/`, written 
 
 import functools
 import hashlib
-import os
 import secrets
 from collections.abc import Mapping
 from html import escape
@@ -18,11 +17,11 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
 from strawberry.asgi import GraphQL
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.typevars import Context, RootValue
+
+from gateway.http.assets import Assets
 
 STATIC_DIRECTORY: Final = Path(__file__).parent.parent / "static" / "graphiql"
 STATIC_PATH: Final = "/graphiql-static"
@@ -83,7 +82,10 @@ _PAGE_ASSETS: Final = {
 
 # Asset URLs carry a digest of the file (?v=...), so the assets can be cached for a year
 # and a re-vendored GraphiQL still reaches every browser at once.
-_ASSET_CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
+_ASSET_HEADERS: Final = {
+    "Cache-Control": "public, max-age=31536000, immutable",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 class GraphiQLView(GraphQL[Context, RootValue]):
@@ -123,26 +125,10 @@ class GraphiQLView(GraphQL[Context, RootValue]):
         )
 
 
-class _GraphiQLAssets(StaticFiles):
-    """The vendored GraphiQL files, with long-lived cache headers."""
-
-    def file_response(
-        self,
-        full_path: str | os.PathLike[str],
-        stat_result: os.stat_result,
-        scope: Scope,
-        status_code: int = 200,
-    ) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        response.headers["Cache-Control"] = _ASSET_CACHE_CONTROL
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
-
-
 def graphiql_routes() -> list[BaseRoute]:
     """The routes serving GraphiQL's assets; add them to the app that serves `GraphiQLView`."""
     return [
-        Mount(STATIC_PATH, app=_GraphiQLAssets(directory=STATIC_DIRECTORY), name=STATIC_ROUTE_NAME)
+        Mount(STATIC_PATH, app=Assets(STATIC_DIRECTORY, _ASSET_HEADERS), name=STATIC_ROUTE_NAME)
     ]
 
 

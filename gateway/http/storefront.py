@@ -4,15 +4,14 @@ nothing from a CDN, under a Content-Security-Policy that allows only the gateway
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+
+from gateway.http.assets import Assets
 
 STATIC_DIRECTORY: Final = Path(__file__).parent.parent / "static" / "storefront"
 DEMO_PATH: Final = "/demo"
@@ -26,21 +25,6 @@ _HEADERS: Final = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
-
-
-class _StorefrontAssets(StaticFiles):
-    """The storefront's modules and styles, revalidated on each load (they are small)."""
-
-    def file_response(
-        self,
-        full_path: str | os.PathLike[str],
-        stat_result: os.stat_result,
-        scope: Scope,
-        status_code: int = 200,
-    ) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        response.headers.update(_HEADERS)
-        return response
 
 
 async def storefront_page(request: Request) -> Response:
@@ -57,5 +41,5 @@ def storefront_routes() -> list[BaseRoute]:
     """/demo (the page) and /demo/… (its assets); `to_storefront` is the app's / then."""
     return [
         Route(DEMO_PATH, storefront_page, methods=["GET"]),
-        Mount(DEMO_PATH, app=_StorefrontAssets(directory=STATIC_DIRECTORY), name="storefront"),
+        Mount(DEMO_PATH, app=Assets(STATIC_DIRECTORY, _HEADERS), name="storefront"),
     ]
