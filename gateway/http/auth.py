@@ -20,7 +20,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Collection, Mapping
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Protocol
 
 import jwt
@@ -53,6 +55,7 @@ logger = logging.getLogger(__name__)
 API_KEY_HEADER = "X-API-Key"
 REALM = "personalize-gateway"
 MIN_API_KEY_LENGTH = 16
+MAX_VERIFIED_TOKENS = 10_000  # tokens whose identity is kept until they expire
 
 
 class AuthenticationFailed(Exception):
@@ -114,7 +117,12 @@ class ApiKeyAuthenticator:
 
 
 class JwtAuthenticator:
-    """Auth mode `jwt`: bearer tokens verified with keys loaded at start-up."""
+    """Auth mode `jwt`: bearer tokens verified with keys loaded at start-up.
+
+    A verified token's identity is kept (by the token's digest, at most `MAX_VERIFIED_TOKENS`,
+    the least recently used dropped) until the token expires, so an app sending the same token
+    on every request pays for its signature once. `clock` (seconds since the epoch) is for tests.
+    """
 
     def __init__(
         self,
@@ -126,8 +134,11 @@ class JwtAuthenticator:
         user_claim: str = DEFAULT_USER_CLAIM,
         any_user_scope: str = DEFAULT_ANY_USER_SCOPE,
         allow_anonymous: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._keys = keys
+        self._clock = clock
+        self._verified: OrderedDict[bytes, tuple[Identity, float]] = OrderedDict()
         self._audience = audience
         self._issuer = issuer
         self._leeway = leeway
@@ -147,6 +158,13 @@ class JwtAuthenticator:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise self._invalid("Send the token as 'Authorization: Bearer TOKEN'.")
+        digest = hashlib.sha256(token.strip().encode()).digest()
+        kept = self._verified.get(digest)
+        if kept is not None:
+            if self._clock() < kept[1]:
+                self._verified.move_to_end(digest)
+                return kept[0]
+            del self._verified[digest]
         claims = self._verify(token.strip())
         user_id = claims.get(self._user_claim)
         if not isinstance(user_id, str) or not 1 <= len(user_id) <= MAX_ID_LENGTH:
@@ -154,7 +172,11 @@ class JwtAuthenticator:
                 f"The token's {self._user_claim!r} claim must name a user (1 to "
                 f"{MAX_ID_LENGTH} characters)."
             )
-        return Identity(user_id=user_id, any_user=self._any_user_scope in scopes_of(claims))
+        identity = Identity(user_id=user_id, any_user=self._any_user_scope in scopes_of(claims))
+        self._verified[digest] = (identity, float(claims["exp"]) + self._leeway)
+        if len(self._verified) > MAX_VERIFIED_TOKENS:
+            self._verified.popitem(last=False)
+        return identity
 
     def _verify(self, token: str) -> Mapping[str, Any]:
         try:

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.http.auth import build_authenticator, hash_api_key, scopes_of
+from gateway.http.auth import (
+    JwtAuthenticator,
+    build_authenticator,
+    hash_api_key,
+    scopes_of,
+)
+from gateway.http.jwt_keys import load_verification_keys
 from gateway.http.persisted_queries import PersistedQueries
 from gateway.http.view import IDENTITY_SCOPE_KEY, GraphQLView
 from gateway.settings import ConfigurationError, Settings
@@ -578,3 +585,43 @@ def test_jwt_algorithm_unfit_for_the_key_stops_the_start() -> None:
         build_authenticator(settings)
 
     assert str(caught.value).startswith("GATEWAY_AUTH_JWT_ALGORITHMS: HS1 cannot be verified")
+
+
+class CountingJwtAuthenticator(JwtAuthenticator):
+    """The JWT authenticator, counting the signatures it verifies."""
+
+    verified = 0
+
+    def _verify(self, token: str) -> Mapping[str, Any]:
+        self.verified += 1
+        return super()._verify(token)
+
+
+def counting_authenticator(clock: Callable[[], float]) -> CountingJwtAuthenticator:
+    keys = load_verification_keys(secret=SECRET, public_key_file=None, jwks_file=None)
+    return CountingJwtAuthenticator(keys, audience=AUDIENCE, issuer=ISSUER, clock=clock)
+
+
+def test_jwt_token_seen_before_is_not_verified_again() -> None:
+    authenticator = counting_authenticator(time.time)
+    headers = Headers(bearer(hs256(claims(sub="u-07"))))
+
+    first = authenticator.authenticate(headers)
+    second = authenticator.authenticate(headers)
+
+    assert second == first, second
+    assert authenticator.verified == 1, authenticator.verified
+
+
+def test_jwt_kept_identity_is_verified_again_once_its_token_expires() -> None:
+    now = [float(int(time.time()))]
+    authenticator = counting_authenticator(lambda: now[0])
+    headers = Headers(bearer(hs256(claims(exp=int(now[0]) + 60))))
+    authenticator.authenticate(headers)
+    now[0] += 59
+    authenticator.authenticate(headers)
+    now[0] += 2
+
+    authenticator.authenticate(headers)
+
+    assert authenticator.verified == 2, authenticator.verified
