@@ -28,7 +28,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.http.auth import build_authenticator, hash_api_key, scopes_of
-from gateway.http.persisted_queries import PersistedQueries
 from gateway.http.view import IDENTITY_SCOPE_KEY, GraphQLView
 from gateway.settings import ConfigurationError, Settings
 from schema import schema
@@ -130,7 +129,6 @@ async def call(
     view = IdentityView(
         schema,
         authenticator=build_authenticator(Settings(**settings)),
-        persisted_queries=PersistedQueries(0),
         graphql_ide="graphiql",
     )
     app = Starlette(routes=[Route("/graphql", view), Route("/healthz", healthz)])
