@@ -77,7 +77,7 @@ async def test_link_gives_up_on_a_redis_that_does_not_answer_within_its_timeout(
         await link.call(ping)  # a connection is open: the pause below leaves it hanging
         redis.pause()
         try:
-            with pytest.raises(RedisUnavailable, match="no answer within 0.1 s"):
+            with pytest.raises(RedisUnavailable, match=r"no answer within 0\.1 s"):
                 await link.call(ping)
         finally:
             redis.resume()
