@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -40,6 +40,23 @@ async def personalize_calls(personalize: LocalPersonalize) -> int:
 
 async def details(gateway: Gateway) -> Any:
     return (await gateway.client.get("/readyz")).json()["details"]
+
+
+async def calls_started(personalize: LocalPersonalize) -> bool:
+    return await personalize_calls(personalize) > 0
+
+
+async def redis_up(gateway: Gateway) -> bool:
+    return bool((await details(gateway))["redis"]["state"] == "up")
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    """Poll `check` until it is true; fails the test after GUARD seconds."""
+    async with asyncio.timeout(GUARD):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(0.01)
 
 
 @asynccontextmanager
@@ -136,8 +153,7 @@ async def test_redis_killed_mid_load_fails_no_request_and_is_used_again_once_bac
             return list(await asyncio.gather(*requests))
 
         async def kill_once_calls_are_in_flight() -> None:
-            while await personalize_calls(personalize) == 0:
-                await asyncio.sleep(0.005)
+            await eventually(lambda: calls_started(personalize))
             redis.kill()
 
         async with asyncio.timeout(GUARD):
@@ -145,9 +161,7 @@ async def test_redis_killed_mid_load_fails_no_request_and_is_used_again_once_bac
         while_down = (await details(gateway))["redis"]
 
         redis.start()
-        async with asyncio.timeout(GUARD):
-            while (await details(gateway))["redis"]["state"] != "up":  # /readyz probes it
-                await asyncio.sleep(0.05)
+        await eventually(lambda: redis_up(gateway))  # /readyz tries Redis after the back-off
         personalize.faults.latency_ms = 0
         user = new_user()
         before = await personalize_calls(personalize)
