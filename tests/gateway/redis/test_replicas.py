@@ -14,6 +14,7 @@ import httpx
 from emulator import LocalPersonalize
 from gateway.http.persisted_queries import hash_query
 from tests.gateway.conftest import Gateway, OpenGateway
+from tests.gateway.test_metrics import sample
 from tests.redis_server import RedisServer
 
 RECOMMEND = """
@@ -204,3 +205,20 @@ async def test_redis_that_stops_answering_costs_each_request_one_timeout_at_most
     assert 1 <= after_first["timeouts"] <= 5, after_first
     assert after_second["timeouts"] == after_first["timeouts"], after_second
     assert after_second["skipped"] > after_first["skipped"], after_second
+
+
+async def test_lookups_redis_could_not_answer_are_counted_in_the_metrics(
+    open_gateway: OpenGateway, redis: RedisServer
+) -> None:
+    async with open_gateway(
+        redis_url=redis.url, response_cache_ttl=60, redis_backoff=60, metrics=True
+    ) as gateway:
+        redis.kill()
+        await gateway.query(RECOMMEND, {"user": new_user()})
+        await gateway.query(RECOMMEND, {"user": new_user()})
+        scrape = (await gateway.client.get("/metrics")).text
+
+    unavailable = sample(
+        scrape, "gateway_cache_lookups_total", cache="response", result="unavailable"
+    )
+    assert unavailable == 2.0, unavailable
