@@ -143,7 +143,8 @@ class GatewayMetrics:
         )
         self.cache_lookups = Counter(
             "gateway_cache_lookups",
-            "Cache lookups by cache (response, stale, http) and result (hit, miss, coalesced).",
+            "Cache lookups by cache (response, stale, http, persisted_query) and result "
+            "(hit, miss, coalesced, unavailable).",
             ("cache", "result"),
             registry=registry,
         )

@@ -17,7 +17,8 @@ from typing import Literal, Protocol
 # What a call to Personalize came to, as the port's exceptions say it.
 Outcome = Literal["ok", "throttled", "unavailable", "invalid_input", "not_found", "error"]
 EventOutcome = Literal["accepted", "delivered", "failed"]
-CacheResult = Literal["hit", "miss", "coalesced"]
+# "unavailable": a cache shared through Redis could not be asked (down, slow, or paused).
+CacheResult = Literal["hit", "miss", "coalesced", "unavailable"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ class UserCache(Protocol):
     forgets them.
     """
 
-    def invalidate_user(self, user_id: str) -> object: ...
+    async def invalidate_user(self, user_id: str) -> object: ...
 
 
 @dataclass
@@ -127,13 +127,13 @@ class PutEventsSender:
             report_call(self.observer, "put_events", params, started, None, answer)
             self.observer.events("delivered", len(events))
         # Personalize files a session's events under its user; anonymous apps ask by session.
-        self._invalidate(dict.fromkeys(user for user in (user_id, session_id) if user))
+        await self._invalidate(dict.fromkeys(user for user in (user_id, session_id) if user))
 
-    def _invalidate(self, user_ids: Iterable[str]) -> None:
+    async def _invalidate(self, user_ids: Iterable[str]) -> None:
         for cache in self._caches:
             for user_id in user_ids:
                 try:
-                    cache.invalidate_user(user_id)
+                    await cache.invalidate_user(user_id)
                 except Exception:
                     logger.exception("Could not invalidate %s's entries in %r", user_id, cache)
 

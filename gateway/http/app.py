@@ -24,11 +24,14 @@ from gateway.http.caching import HttpCache
 from gateway.http.graphiql import graphiql_routes
 from gateway.http.metrics_endpoint import metrics_routes
 from gateway.http.observing import ObservingMiddleware
-from gateway.http.persisted_queries import PersistedQueries
+from gateway.http.persisted_queries import PersistedQueries, PersistedQueryStore
 from gateway.http.personalize_context import PersonalizeContextRules
 from gateway.http.request_id import REQUEST_ID_HEADER, RequestIdMiddleware
+from gateway.http.shared_queries import SharedPersistedQueries
 from gateway.http.storefront import storefront_routes, to_storefront
 from gateway.http.view import GraphQLView
+from gateway.observations import Observer
+from gateway.redis_link import RedisLink
 from gateway.settings import Settings
 from gateway.tracing import Tracing
 from gateway.wiring import Resources, StaticCredentials, observability, open_resources
@@ -45,6 +48,7 @@ class GatewayState(Resources):
     the HTTP side derives from requests."""
 
     personalize_context: PersonalizeContextRules
+    persisted_queries: PersistedQueryStore
 
 
 def create_app(
@@ -76,7 +80,6 @@ def create_app(
         allow_queries_via_get=True,
         authenticator=build_authenticator(settings),
         subscription_protocols=(),  # no subscriptions; a websocket would bypass the middleware
-        persisted_queries=PersistedQueries(settings.persisted_queries_max_bytes),
         tracing=watch.tracing,
     )
     middleware = [Middleware(RequestIdMiddleware)]
@@ -119,7 +122,13 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[GatewayState]:
         try:
             async with open_resources(settings, credentials, watch.observer) as resources:
-                yield GatewayState(**resources, personalize_context=rules)
+                yield GatewayState(
+                    **resources,
+                    personalize_context=rules,
+                    persisted_queries=persisted_query_store(
+                        settings, resources["redis"], watch.observer
+                    ),
+                )
         finally:
             if watch.tracing is not None:
                 watch.tracing.shutdown()
@@ -170,6 +179,22 @@ def personalize_context_rules(settings: Settings) -> PersonalizeContextRules:
             if mapping
         },
         time_zone=ZoneInfo(settings.context_time_zone),
+    )
+
+
+def persisted_query_store(
+    settings: Settings, redis: RedisLink | None, observer: Observer | None = None
+) -> PersistedQueryStore:
+    """The queries of Automatic Persisted Queries: in this process, and in Redis with a link."""
+    local = PersistedQueries(settings.persisted_queries_max_bytes)
+    if redis is None or settings.persisted_queries_max_bytes == 0:
+        return local
+    return SharedPersistedQueries(
+        local,
+        redis,
+        prefix=settings.redis_key_prefix,
+        ttl=settings.persisted_queries_ttl,
+        observer=observer,
     )
 
 
@@ -226,6 +251,12 @@ async def readyz(request: Request) -> Response:
     }
     if isinstance(request.state.catalog, CachedCatalog):
         details["item_cache"] = request.state.catalog.snapshot()
+    details["persisted_queries"] = request.state.persisted_queries.describe()
+    redis: RedisLink | None = request.state.redis
+    if redis is not None:
+        # Not a check: without Redis the gateway answers from Personalize, as one process.
+        await redis.ping()
+        details["redis"] = redis.describe()
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks, "details": details},
         status_code=200 if ready else 503,

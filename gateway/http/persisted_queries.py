@@ -4,8 +4,9 @@ A client sends `extensions.persistedQuery = {version: 1, sha256Hash}` without th
 the hash is unknown here the answer is the error `PersistedQueryNotFound` (HTTP 200, as Apollo
 Server answers), and the client sends the query and its hash again, which registers it. Hashed
 requests are short enough for GET, so HTTP caches can keep their answers (gateway/http_cache.py).
-Each process keeps its own store, bounded in bytes: a client that meets a process that has not
-seen its query (or has dropped it) simply registers it there again.
+Each process keeps its own store, bounded in bytes (`PersistedQueries`); with Redis, replicas
+share theirs as well (`SharedPersistedQueries`, gateway/http/shared_queries.py). A client that
+meets a process that has not seen its query (or has dropped it) simply registers it again.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Protocol
 
 from graphql import GraphQLError
 from strawberry.http import GraphQLRequestData
@@ -77,9 +78,24 @@ class PersistedQueryRefused(PersistedQueryError):
     status_code = 400
 
 
+class PersistedQueryStore(Protocol):
+    """Where the view finds the query of a request sent by hash: this process's store, or one
+    shared by replicas."""
+
+    async def resolve(self, request: GraphQLRequestData) -> GraphQLRequestData:
+        """The request with its query: as sent (registered when it comes with its hash), or
+        the one stored for its hash. Raises a `PersistedQueryError` when it cannot have one."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What /readyz shows of the store."""
+        ...
+
+
 class PersistedQueries:
-    """Query texts by SHA-256 hash, the least recently used dropped once their UTF-8 text takes
-    more than `max_bytes` in all (a query larger than that alone runs, but is not kept).
+    """Query texts by SHA-256 hash, in this process, the least recently used dropped once their
+    UTF-8 text takes more than `max_bytes` in all (a query larger than that alone runs, but is
+    not kept).
 
     `max_bytes=0` turns persisted queries off: requests using them get
     `PersistedQueryNotSupported`, and clients fall back to sending queries in full.
@@ -96,28 +112,31 @@ class PersistedQueries:
     def __contains__(self, sha256_hash: object) -> bool:
         return sha256_hash in self._queries
 
-    def resolve(self, request: GraphQLRequestData) -> GraphQLRequestData:
-        """The request with its query: as sent (registered when it comes with its hash), or the
-        one stored for its hash. Raises a `PersistedQueryError` when it cannot have one."""
-        persisted = (request.extensions or {}).get("persistedQuery")
-        if persisted is None:
+    def describe(self) -> dict[str, Any]:
+        return {"entries": len(self._queries), "bytes": self.size}
+
+    async def resolve(self, request: GraphQLRequestData) -> GraphQLRequestData:
+        sha256_hash = requested_hash(request, enabled=self.max_bytes > 0)
+        if sha256_hash is None:
             return request
-        if self.max_bytes == 0:
-            raise PersistedQueryNotSupported()
-        sha256_hash = _check_extension(persisted)
         if request.query is None:
-            stored = self._queries.get(sha256_hash)
-            if stored is None:
+            query = self.get(sha256_hash)
+            if query is None:
                 raise PersistedQueryNotFound()
-            self._queries.move_to_end(sha256_hash)
-            return dataclasses.replace(request, query=stored[0])
-        text = request.query.encode(errors="surrogatepass")  # JSON may carry lone surrogates
-        if hashlib.sha256(text).hexdigest() != sha256_hash:
-            raise PersistedQueryRefused("provided sha does not match query")
-        self._store(sha256_hash, request.query, len(text))
+            return dataclasses.replace(request, query=query)
+        self.put(sha256_hash, request.query, checked_size(request.query, sha256_hash))
         return request
 
-    def _store(self, sha256_hash: str, query: str, size: int) -> None:
+    def get(self, sha256_hash: str) -> str | None:
+        """The query stored for `sha256_hash`, now the most recently used; None if none is."""
+        stored = self._queries.get(sha256_hash)
+        if stored is None:
+            return None
+        self._queries.move_to_end(sha256_hash)
+        return stored[0]
+
+    def put(self, sha256_hash: str, query: str, size: int) -> None:
+        """Keep `query` (of `size` bytes) for its hash, if it fits."""
         if sha256_hash in self._queries:
             self._queries.move_to_end(sha256_hash)
             return
@@ -133,6 +152,24 @@ class PersistedQueries:
 def hash_query(query: str) -> str:
     """The hash clients send for `query`: SHA-256 of its UTF-8 text, in lower-case hex."""
     return hashlib.sha256(query.encode()).hexdigest()
+
+
+def requested_hash(request: GraphQLRequestData, *, enabled: bool) -> str | None:
+    """The hash of a persisted-query request, checked; None for a request without one."""
+    persisted = (request.extensions or {}).get("persistedQuery")
+    if persisted is None:
+        return None
+    if not enabled:
+        raise PersistedQueryNotSupported()
+    return _check_extension(persisted)
+
+
+def checked_size(query: str, sha256_hash: str) -> int:
+    """The size of `query` in bytes, once its hash is found to be `sha256_hash`."""
+    text = query.encode(errors="surrogatepass")  # JSON may carry lone surrogates
+    if hashlib.sha256(text).hexdigest() != sha256_hash:
+        raise PersistedQueryRefused("provided sha does not match query")
+    return len(text)
 
 
 def _check_extension(persisted: Any) -> str:

@@ -25,7 +25,7 @@ from gateway.http.caching import mark_result
 from gateway.http.errors import request_error_response
 from gateway.http.graphiql import GraphiQLView
 from gateway.http.observing import mark_outcome
-from gateway.http.persisted_queries import PersistedQueries, PersistedQueryError
+from gateway.http.persisted_queries import PersistedQueryError, PersistedQueryStore
 from gateway.observations import current_record
 from gateway.tracing import Tracing
 from schema import Context
@@ -47,7 +47,8 @@ class GraphQLView(GraphiQLView[Context, None]):
 
     Every request that may run an operation is authenticated by `authenticator` first; the
     IDE page is not, so people can open it and add their token in its headers editor. Queries
-    may come as Apollo's persisted queries (by hash), stored in `persisted_queries`. Whether a
+    may come as Apollo's persisted queries (by hash), stored in the lifespan's
+    `persisted_queries` (a `PersistedQueryStore` in `request.state`). Whether a
     result succeeded is left in the scope for the HTTP cache around the view. With `tracing`,
     each operation runs in its own span.
     """
@@ -57,13 +58,11 @@ class GraphQLView(GraphiQLView[Context, None]):
         schema: BaseSchema,
         *,
         authenticator: Authenticator,
-        persisted_queries: PersistedQueries,
         tracing: Tracing | None = None,
         **options: Any,
     ) -> None:
         super().__init__(schema, **options)
         self.authenticator = authenticator
-        self.persisted_queries = persisted_queries
         self.tracing = tracing
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
@@ -82,7 +81,8 @@ class GraphQLView(GraphiQLView[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         try:
-            request_data = self.persisted_queries.resolve(request_data)
+            store: PersistedQueryStore = request.state.persisted_queries
+            request_data = await store.resolve(request_data)
         except PersistedQueryError as error:
             sub_response.status_code = error.status_code
             sub_response.headers["Cache-Control"] = error.cache_control

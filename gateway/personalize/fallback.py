@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.observations import Observer
+from gateway.observations import CacheResult, Observer
 from gateway.personalize.breaker import BreakerState, CircuitBreaker
-from gateway.personalize.stale import StaleStore, request_key
+from gateway.personalize.stale import AnswerStore, request_key
 from schema.limits import MAX_ID_LENGTH, MAX_NUM_RESULTS
 from schema.ports import (
     FilterRequest,
@@ -72,7 +72,7 @@ class FallbackRecommender:
         self,
         personalize: Recommender,
         *,
-        stale: StaleStore,
+        stale: AnswerStore,
         breaker: CircuitBreaker,
         popular: Recommender | None = None,
         popular_items: Sequence[str] = (),
@@ -92,13 +92,13 @@ class FallbackRecommender:
         return {
             "breaker": self.breaker.state.value,
             "consecutive_failures": self.breaker.consecutive_failures,
-            "stale_entries": len(self.stale),
+            "stale": self.stale.describe(),
             "fallbacks": dataclasses.asdict(self.counters),
         }
 
-    def invalidate_user(self, user_id: str) -> None:
+    async def invalidate_user(self, user_id: str) -> None:
         """Forget the user's stale answers: their events have reached Personalize."""
-        self.stale.invalidate_user(user_id)
+        await self.stale.invalidate_user(user_id)
 
     async def recommend(
         self,
@@ -202,7 +202,7 @@ class FallbackRecommender:
     async def _answer(
         self,
         field: str,
-        key: Hashable,
+        key: bytes,
         user_id: str | None,
         call: Callable[[], Awaitable[Recommendations]],
         stand_in: StandIn,
@@ -217,7 +217,7 @@ class FallbackRecommender:
     async def _answer_or_fall_back(
         self,
         field: str,
-        key: Hashable,
+        key: bytes,
         user_id: str | None,
         call: Callable[[], Awaitable[Recommendations]],
         stand_in: StandIn,
@@ -243,16 +243,25 @@ class FallbackRecommender:
                 raise
             else:
                 self.breaker.record_success()
-                self.stale.put(key, answer, user_id=user_id)
+                await self.stale.put(key, answer, user_id=user_id)
                 return answer
-        return await self._fall_back(field, key, failure, stand_in)
+        return await self._fall_back(field, key, user_id, failure, stand_in)
 
     async def _fall_back(
-        self, field: str, key: Hashable, failure: PortError, stand_in: StandIn
+        self,
+        field: str,
+        key: bytes,
+        user_id: str | None,
+        failure: PortError,
+        stand_in: StandIn,
     ) -> Recommendations:
-        kept = self.stale.get(key)
+        lookup = await self.stale.get(key, user_id=user_id)
+        kept = lookup.answer
         if self.observer is not None:
-            self.observer.cache_lookup("stale", "miss" if kept is None else "hit")
+            result: CacheResult = (
+                "hit" if kept is not None else "unavailable" if lookup.unavailable else "miss"
+            )
+            self.observer.cache_lookup("stale", result)
         if kept is not None:
             self._count(field, "stale", failure)
             return dataclasses.replace(kept, recommendation_id=None, source=FALLBACK)

@@ -4,12 +4,12 @@ for, a fresh answer is given again for a while (the response cache)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from gateway.observations import CacheResult, Observer
-from gateway.personalize.stale import StaleStore, request_key
+from gateway.personalize.stale import AnswerStore, request_key
 from schema.ports import (
     FilterRequest,
     PromotionRequest,
@@ -24,7 +24,7 @@ class DescribedRecommender(Recommender, Protocol):
 
     def describe(self) -> dict[str, Any]: ...
 
-    def invalidate_user(self, user_id: str) -> None: ...
+    async def invalidate_user(self, user_id: str) -> None: ...
 
 
 @dataclass
@@ -34,46 +34,49 @@ class SharingCounters:
     hits: int = 0  # answered by the response cache
     misses: int = 0  # not in the response cache (counted only when it is on)
     coalesced: int = 0  # answered by a call another request had in flight
+    unavailable: int = 0  # the response cache could not be asked (a shared store down or slow)
 
 
 class SharedRecommender:
     """`recommender` with identical concurrent requests sharing one call, always.
 
     The key is the whole request (operation, user, item, size, filter, context, promotion), so
-    answers are never shared across users. With a `cache` (a `StaleStore` whose `max_age` is
-    the response cache's time to live), a Personalize answer is kept and given again to the
-    same request; fallback answers are not kept. `invalidate_user` drops the user's kept
-    answers, and keeps an answer in flight at that moment from being stored.
+    answers are never shared across users. With a `cache` (an `AnswerStore` whose `max_age` is
+    the response cache's time to live, in this process or shared by replicas), a Personalize
+    answer is kept and given again to the same request; fallback answers are not kept. A
+    request identical to one in flight waits for it without asking the cache.
+    `invalidate_user` drops the user's kept answers, and keeps an answer in flight at that
+    moment from being stored.
     """
 
     def __init__(
         self,
         recommender: DescribedRecommender,
         *,
-        cache: StaleStore | None,
+        cache: AnswerStore | None,
         observer: Observer | None = None,
     ) -> None:
         self.recommender = recommender
         self.cache = cache
         self.observer = observer
         self.counters = SharingCounters()
-        self._in_flight: dict[Hashable, asyncio.Future[Recommendations]] = {}
+        self._in_flight: dict[bytes, asyncio.Future[Recommendations]] = {}
         self._generations: dict[str, int] = {}  # user -> invalidations, while any in flight
 
     def describe(self) -> dict[str, Any]:
         """The wrapped recommender's state, and the sharing counters, for /readyz."""
         sharing: dict[str, Any] = {**asdict(self.counters), "in_flight": len(self._in_flight)}
         if self.cache is not None:
-            sharing |= {"entries": len(self.cache), "ttl": self.cache.max_age}
+            sharing |= {**self.cache.describe(), "ttl": self.cache.max_age}
         return {**self.recommender.describe(), "response_cache": sharing}
 
-    def invalidate_user(self, user_id: str) -> None:
+    async def invalidate_user(self, user_id: str) -> None:
         """Forget what is kept for `user_id`: their events have reached Personalize."""
-        self.recommender.invalidate_user(user_id)
         if self.cache is not None:
-            self.cache.invalidate_user(user_id)
             if user_id in self._generations:
                 self._generations[user_id] += 1
+            await self.cache.invalidate_user(user_id)
+        await self.recommender.invalidate_user(user_id)
 
     async def recommend(
         self,
@@ -139,24 +142,31 @@ class SharedRecommender:
 
     async def _share(
         self,
-        key: Hashable,
+        key: bytes,
         user_id: str | None,
         call: Callable[[], Awaitable[Recommendations]],
     ) -> Recommendations:
-        if self.cache is not None:
-            kept = self.cache.get(key)
-            if kept is not None:
+        pending = self._in_flight.get(key)
+        generation = None
+        if pending is None and self.cache is not None:
+            found = await self.cache.get(key, user_id=user_id)
+            if found.answer is not None:
                 self.counters.hits += 1
                 self._observe("hit")
-                return kept
-            self.counters.misses += 1
-            self._observe("miss")
-        pending = self._in_flight.get(key)
+                return found.answer
+            if found.unavailable:
+                self.counters.unavailable += 1
+                self._observe("unavailable")
+            else:
+                self.counters.misses += 1
+                self._observe("miss")
+            generation = found.generation
+            pending = self._in_flight.get(key)  # started by another while the cache was asked
         if pending is not None:
             self.counters.coalesced += 1
             self._observe("coalesced")
         else:
-            pending = self._start(key, user_id, call)
+            pending = self._start(key, user_id, call, generation)
         # Shielded: a caller that goes away does not cancel the call the others wait for.
         return await asyncio.shield(pending)
 
@@ -166,9 +176,10 @@ class SharedRecommender:
 
     def _start(
         self,
-        key: Hashable,
+        key: bytes,
         user_id: str | None,
         call: Callable[[], Awaitable[Recommendations]],
+        cache_generation: bytes | None,
     ) -> asyncio.Future[Recommendations]:
         tracked = self.cache is not None and user_id is not None
         if tracked:
@@ -182,7 +193,7 @@ class SharedRecommender:
                 and answer.source is RecommendationSource.PERSONALIZE
                 and (not tracked or self._generations.get(user_id or "") == generation)
             ):
-                self.cache.put(key, answer, user_id=user_id)
+                await self.cache.put(key, answer, user_id=user_id, generation=cache_generation)
             return answer
 
         task = asyncio.ensure_future(run())

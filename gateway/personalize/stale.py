@@ -8,9 +8,53 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from schema.ports import Recommendations
+
+
+class Lookup(NamedTuple):
+    """What a store found for a request: the answer if one is kept, and, in a store shared by
+    replicas, the user's generation then (given back to `put`, so that an answer asked for
+    before the user's events is not kept after them)."""
+
+    answer: Recommendations | None
+    generation: bytes | None = None
+    unavailable: bool = False  # the store could not be asked (a shared store down or slow)
+
+
+MISS = Lookup(None)
+
+
+class AnswerStore(Protocol):
+    """Personalize answers kept by request, for the response cache and the stale answers: in
+    this process (`StaleStore`) or shared by replicas (`RedisAnswerStore`)."""
+
+    max_age: float
+
+    async def get(self, key: bytes, *, user_id: str | None = None) -> Lookup:
+        """The answer kept for `key` if it is younger than `max_age`."""
+        ...
+
+    async def put(
+        self,
+        key: bytes,
+        answer: Recommendations,
+        *,
+        user_id: str | None = None,
+        generation: bytes | None = None,
+    ) -> None:
+        """Keep `answer` for `key`, asked for `user_id`; not if `generation` (from `get`) is no
+        longer the user's."""
+        ...
+
+    async def invalidate_user(self, user_id: str) -> object:
+        """Forget every answer put for `user_id`."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What /readyz shows of the store."""
+        ...
 
 
 class StaleStore:
@@ -43,9 +87,20 @@ class StaleStore:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def put(self, key: Hashable, answer: Recommendations, *, user_id: str | None = None) -> None:
+    def describe(self) -> dict[str, Any]:
+        return {"entries": len(self._entries)}
+
+    async def put(
+        self,
+        key: Hashable,
+        answer: Recommendations,
+        *,
+        user_id: str | None = None,
+        generation: bytes | None = None,
+    ) -> None:
         """Keep `answer` as the latest for `key`, asked for `user_id` if any; beyond the bound,
-        the least recently used go."""
+        the least recently used go. (`generation` is for shared stores: this one forgets a
+        user's answers at once.)"""
         if self.max_entries == 0:
             return
         self._forget(key)
@@ -55,18 +110,18 @@ class StaleStore:
         while len(self._entries) > self.max_entries:
             self._forget(next(iter(self._entries)))
 
-    def get(self, key: Hashable) -> Recommendations | None:
-        """The answer kept for `key` if it is younger than `max_age`, else None."""
+    async def get(self, key: Hashable, *, user_id: str | None = None) -> Lookup:
+        """The answer kept for `key` if it is younger than `max_age`."""
         entry = self._entries.get(key)
         if entry is None:
-            return None
+            return MISS
         if self._clock() - entry.stored_at > self.max_age:
             self._forget(key)
-            return None
+            return MISS
         self._entries.move_to_end(key)
-        return entry.answer
+        return Lookup(entry.answer)
 
-    def invalidate_user(self, user_id: str) -> int:
+    async def invalidate_user(self, user_id: str) -> int:
         """Forget every answer put for `user_id`; how many there were."""
         keys = self._keys_by_user.pop(user_id, set())
         for key in keys:

@@ -42,6 +42,7 @@ from gateway.settings.formats import (
 from gateway.settings.sections import (
     AuthSettings,
     ObservabilitySettings,
+    RedisSettings,
 )
 from schema import limits
 
@@ -74,7 +75,7 @@ class ConfigurationError(ValueError):
     """The settings cannot be put to use; the message names the variable to fix."""
 
 
-class Settings(AuthSettings, ObservabilitySettings):
+class Settings(AuthSettings, ObservabilitySettings, RedisSettings):
     """How the gateway reaches Personalize and its catalog, and how it serves HTTP.
 
     Built once at start-up (from ``GATEWAY_*`` environment variables, or directly in code and

@@ -69,6 +69,28 @@ def check_catalog_url(value: str | None) -> str | None:
     return value.strip()
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+KEY_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+
+
+def check_redis_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in REDIS_SCHEMES or not (parts.hostname or parts.path):
+        raise ValueError(
+            "not a Redis URL: write redis://HOST:6379/0, rediss://HOST:6380/0 (TLS) or "
+            "unix:///run/redis.sock"
+        )
+    return value.strip()
+
+
+def check_key_prefix(value: str) -> str:
+    if not KEY_PREFIX_PATTERN.match(value):
+        raise ValueError(
+            f"{value!r} is not a key prefix: 1 to 100 letters, digits, '_', '.', ':' or '-'"
+        )
+    return value
+
+
 def check_catalog_map(value: dict[str, str]) -> dict[str, str]:
     for column, field in value.items():
         if not isinstance(field, str) or field not in CATALOG_FIELDS:
@@ -208,3 +230,5 @@ TrackingId = Annotated[str, AfterValidator(check_tracking_id)]
 TimeZone = Annotated[str, AfterValidator(check_time_zone)]
 Scope = Annotated[str, AfterValidator(check_scope)]
 CatalogUrl = Annotated[str, AfterValidator(check_catalog_url)]
+RedisUrl = Annotated[str, AfterValidator(check_redis_url)]
+KeyPrefix = Annotated[str, AfterValidator(check_key_prefix)]

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, NoDecode
 from gateway.settings.formats import (
     MULTIPROCESS_ENV_VARS,
     EndpointUrl,
+    KeyPrefix,
+    RedisUrl,
     Scope,
     check_algorithms,
     check_api_key_digests,
@@ -107,3 +109,15 @@ class ObservabilitySettings(BaseSettings):
         if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
             raise ValueError(f"{env_var('metrics_token')} must be at least 16 characters long")
         return self
+
+
+class RedisSettings(BaseSettings):
+    """A Redis server that replicas share the response cache, stale answers and persisted
+    queries through (unset: each process keeps its own)."""
+
+    redis_url: RedisUrl | None = Field(default=None, repr=False)  # may hold a password
+    redis_timeout: float = Field(default=0.1, gt=0, le=5)
+    redis_backoff: float = Field(default=1.0, gt=0, le=300)
+    redis_max_connections: int = Field(default=50, ge=1, le=10_000)
+    redis_key_prefix: KeyPrefix = "personalize-gateway"
+    persisted_queries_ttl: float = Field(default=86_400.0, gt=0, le=365 * 86_400)

@@ -28,8 +28,10 @@ from gateway.personalize.fallback import (
     load_fallback_items,
 )
 from gateway.personalize.recommender import PersonalizeRecommender
+from gateway.personalize.redis_answers import RedisAnswerStore
 from gateway.personalize.shared import SharedRecommender
-from gateway.personalize.stale import StaleStore
+from gateway.personalize.stale import AnswerStore, StaleStore
+from gateway.redis_link import RedisLink, open_redis
 from gateway.settings import ConfigurationError, Settings
 from gateway.tracing import Tracing, TracingUnavailable, build_tracing
 from gateway.wiring.catalog import (
@@ -68,6 +70,7 @@ class Resources(TypedDict):
     filters: dict[str, str]
     credentials_found: bool
     events: DirectEventSink | EventBuffer
+    redis: RedisLink | None  # GATEWAY_REDIS_URL: what replicas share lives there
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +148,7 @@ def personalize_recommender(
 
 
 def fallback_recommender(
-    client: Any, settings: Settings, stale: StaleStore, observer: Observer | None = None
+    client: Any, settings: Settings, stale: AnswerStore, observer: Observer | None = None
 ) -> FallbackRecommender:
     """Personalize through `client` with the stand-ins `settings` configure."""
     popular = None
@@ -173,20 +176,71 @@ def fallback_recommender(
 
 
 def shared_recommender(
-    recommender: FallbackRecommender, settings: Settings, observer: Observer | None = None
+    recommender: FallbackRecommender,
+    settings: Settings,
+    observer: Observer | None = None,
+    redis: RedisLink | None = None,
 ) -> SharedRecommender:
-    """Identical requests in flight sharing one call, behind the response cache if it is on."""
-    cache = None
+    """Identical requests in flight sharing one call, behind the response cache if it is on
+    (in Redis when there is a `redis` link, else in this process)."""
+    cache: AnswerStore | None = None
     if settings.response_cache_ttl > 0:
-        cache = StaleStore(
-            max_entries=settings.response_cache_size, max_age=settings.response_cache_ttl
+        cache = answer_store(
+            "response",
+            max_entries=settings.response_cache_size,
+            max_age=settings.response_cache_ttl,
+            settings=settings,
+            redis=redis,
         )
     return SharedRecommender(recommender, cache=cache, observer=observer)
 
 
-def stale_store(settings: Settings) -> StaleStore:
-    """The store of last good answers, sized by the settings."""
-    return StaleStore(max_entries=settings.stale_max_entries, max_age=settings.stale_max_age)
+def stale_store(settings: Settings, redis: RedisLink | None = None) -> AnswerStore:
+    """The store of last good answers: in Redis when there is a `redis` link (and the store
+    is on), else in this process, sized by the settings."""
+    return answer_store(
+        "stale",
+        max_entries=settings.stale_max_entries,
+        max_age=settings.stale_max_age,
+        settings=settings,
+        redis=redis,
+    )
+
+
+def answer_store(
+    name: str,
+    *,
+    max_entries: int,
+    max_age: float,
+    settings: Settings,
+    redis: RedisLink | None,
+) -> AnswerStore:
+    """Answers kept `max_age` seconds: in Redis under the configured prefix, or in this
+    process, at most `max_entries` of them (0: none kept)."""
+    if redis is not None and max_entries > 0:
+        return RedisAnswerStore(redis, name=name, prefix=settings.redis_key_prefix, max_age=max_age)
+    return StaleStore(max_entries=max_entries, max_age=max_age)
+
+
+@contextlib.asynccontextmanager
+async def open_shared_store(settings: Settings) -> AsyncIterator[RedisLink | None]:
+    """The Redis link of GATEWAY_REDIS_URL for the app's life; None when it is unset."""
+    if settings.redis_url is None:
+        yield None
+        return
+    async with open_redis(
+        settings.redis_url,
+        call_timeout=settings.redis_timeout,
+        backoff=settings.redis_backoff,
+        max_connections=settings.redis_max_connections,
+    ) as link:
+        if not await link.ping():
+            logger.warning(
+                "Redis at %s does not answer (%s): serving without it until it does",
+                link.name,
+                link.last_error,
+            )
+        yield link
 
 
 def event_buffer(sender: PutEventsSender, settings: Settings) -> EventBuffer:
@@ -251,12 +305,14 @@ async def open_resources(
             )
         )
         catalog = await stack.enter_async_context(open_catalog(settings, session, client_options))
+        redis = await stack.enter_async_context(open_shared_store(settings))
         if observer is not None:
             catalog = ObservedCatalog(catalog, name=catalog_name(settings), observer=observer)
         recommender = shared_recommender(
-            fallback_recommender(runtime, settings, stale_store(settings), observer),
+            fallback_recommender(runtime, settings, stale_store(settings, redis), observer),
             settings,
             observer,
+            redis,
         )
         sender = PutEventsSender(
             events,
@@ -282,4 +338,5 @@ async def open_resources(
             filters=dict(settings.filters),
             credentials_found=credentials_found,
             events=event_sink,
+            redis=redis,
         )

@@ -400,3 +400,24 @@ def test_readme_documents_every_setting() -> None:
     undocumented = sorted(name for name in env_vars if f"`{name}`" not in readme)
 
     assert undocumented == []
+
+
+def test_settings_redis_url_of_another_scheme_refused_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    message = settings_error(monkeypatch, "GATEWAY_REDIS_URL", "http://:s3cret@cache:6379")
+
+    assert message == (
+        "GATEWAY_REDIS_URL: not a Redis URL: write redis://HOST:6379/0, rediss://HOST:6380/0 "
+        "(TLS) or unix:///run/redis.sock"
+    )
+
+
+def test_settings_redis_read_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_REDIS_URL", "redis://:s3cret@cache:6379/0")
+    monkeypatch.setenv("GATEWAY_REDIS_TIMEOUT", "0.05")
+
+    settings = Settings()
+
+    assert (settings.redis_url, settings.redis_timeout) == ("redis://:s3cret@cache:6379/0", 0.05)
+    assert "s3cret" not in repr(settings), repr(settings)

@@ -247,7 +247,7 @@ class RecordingCache:
     def __init__(self) -> None:
         self.invalidated: list[str] = []
 
-    def invalidate_user(self, user_id: str) -> None:
+    async def invalidate_user(self, user_id: str) -> None:
         self.invalidated.append(user_id)
 
 

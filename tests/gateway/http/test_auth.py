@@ -35,7 +35,6 @@ from gateway.http.auth import (
     scopes_of,
 )
 from gateway.http.jwt_keys import load_verification_keys
-from gateway.http.persisted_queries import PersistedQueries
 from gateway.http.view import IDENTITY_SCOPE_KEY, GraphQLView
 from gateway.settings import ConfigurationError, Settings
 from schema import schema
@@ -137,7 +136,6 @@ async def call(
     view = IdentityView(
         schema,
         authenticator=build_authenticator(Settings(**settings)),
-        persisted_queries=PersistedQueries(0),
         graphql_ide="graphiql",
     )
     app = Starlette(routes=[Route("/graphql", view), Route("/healthz", healthz)])

@@ -69,51 +69,51 @@ def test_hash_query_is_the_sha256_clients_send() -> None:
     )
 
 
-def test_store_registers_a_query_sent_with_its_hash() -> None:
+async def test_store_registers_a_query_sent_with_its_hash() -> None:
     store = PersistedQueries(max_bytes=10_000)
 
-    store.resolve(request(QUERY, extension()))
+    await store.resolve(request(QUERY, extension()))
 
-    assert store.resolve(request(None, extension())).query == QUERY
+    assert (await store.resolve(request(None, extension()))).query == QUERY
 
 
-def test_store_without_the_hash_raises_not_found() -> None:
+async def test_store_without_the_hash_raises_not_found() -> None:
     store = PersistedQueries(max_bytes=10_000)
 
     with pytest.raises(PersistedQueryNotFound):
-        store.resolve(request(None, extension()))
+        await store.resolve(request(None, extension()))
 
 
-def test_store_refuses_a_hash_that_is_not_the_querys() -> None:
+async def test_store_refuses_a_hash_that_is_not_the_querys() -> None:
     store = PersistedQueries(max_bytes=10_000)
 
     with pytest.raises(PersistedQueryRefused, match=r"^provided sha does not match query$"):
-        store.resolve(request("{ __typename }", extension()))
+        await store.resolve(request("{ __typename }", extension()))
     assert len(store) == 0
 
 
-def test_store_refuses_another_version() -> None:
+async def test_store_refuses_another_version() -> None:
     store = PersistedQueries(max_bytes=10_000)
 
     with pytest.raises(PersistedQueryRefused, match="Unsupported persisted query version 2"):
-        store.resolve(request(QUERY, extension(version=2)))
+        await store.resolve(request(QUERY, extension(version=2)))
 
 
-def test_store_refuses_a_hash_that_is_not_hex_sha256() -> None:
+async def test_store_refuses_a_hash_that_is_not_hex_sha256() -> None:
     store = PersistedQueries(max_bytes=10_000)
 
     with pytest.raises(PersistedQueryRefused, match="lower-case hex"):
-        store.resolve(request(None, extension(HASH.upper())))
+        await store.resolve(request(None, extension(HASH.upper())))
 
 
-def test_store_drops_the_least_recently_used_past_its_size() -> None:
+async def test_store_drops_the_least_recently_used_past_its_size() -> None:
     store = PersistedQueries(max_bytes=20)
     queries = ["{ a b c }", "{ d e f }", "{ g h i }"]  # 9 bytes each
-    store.resolve(request(queries[0], extension(hash_query(queries[0]))))
-    store.resolve(request(queries[1], extension(hash_query(queries[1]))))
-    store.resolve(request(None, extension(hash_query(queries[0]))))  # the first is used again
+    await store.resolve(request(queries[0], extension(hash_query(queries[0]))))
+    await store.resolve(request(queries[1], extension(hash_query(queries[1]))))
+    await store.resolve(request(None, extension(hash_query(queries[0]))))  # the first is used again
 
-    store.resolve(request(queries[2], extension(hash_query(queries[2]))))
+    await store.resolve(request(queries[2], extension(hash_query(queries[2]))))
 
     assert ([hash_query(query) in store for query in queries], store.size) == (
         [True, False, True],
@@ -121,27 +121,27 @@ def test_store_drops_the_least_recently_used_past_its_size() -> None:
     )
 
 
-def test_store_runs_but_does_not_keep_a_query_larger_than_itself() -> None:
+async def test_store_runs_but_does_not_keep_a_query_larger_than_itself() -> None:
     store = PersistedQueries(max_bytes=20)
     query = "{ " + "a " * 20 + "}"
 
-    resolved = store.resolve(request(query, extension(hash_query(query))))
+    resolved = await store.resolve(request(query, extension(hash_query(query))))
 
     assert (resolved.query, len(store), store.size) == (query, 0, 0)
 
 
-def test_store_of_size_zero_does_not_support_persisted_queries() -> None:
+async def test_store_of_size_zero_does_not_support_persisted_queries() -> None:
     store = PersistedQueries(max_bytes=0)
 
     with pytest.raises(PersistedQueryNotSupported):
-        store.resolve(request(QUERY, extension()))
+        await store.resolve(request(QUERY, extension()))
 
 
-def test_store_leaves_requests_without_the_extension_alone() -> None:
+async def test_store_leaves_requests_without_the_extension_alone() -> None:
     store = PersistedQueries(max_bytes=10_000)
     plain = request(QUERY, {"tracing": True})
 
-    assert (store.resolve(plain), len(store)) == (plain, 0)
+    assert (await store.resolve(plain), len(store)) == (plain, 0)
 
 
 async def test_app_unknown_hash_over_get_is_persisted_query_not_found(gateway: Gateway) -> None:

@@ -58,7 +58,7 @@ class HandClock:
         return self.now
 
 
-FALLBACK_DETAILS = ("breaker", "consecutive_failures", "stale_entries", "fallbacks")
+FALLBACK_DETAILS = ("breaker", "consecutive_failures", "stale", "fallbacks")
 
 
 def closed_port() -> int:
@@ -333,7 +333,7 @@ async def test_fallback_is_counted_in_readyz(
     assert {key: details[key] for key in FALLBACK_DETAILS} == {
         "breaker": "closed",
         "consecutive_failures": 3,
-        "stale_entries": 1,
+        "stale": {"entries": 1},
         "fallbacks": {
             "stale": 1,
             "fallback_arn": 0,

@@ -35,7 +35,7 @@ class DescribedFake(FakeRecommender):
     def describe(self) -> dict[str, Any]:
         return {}
 
-    def invalidate_user(self, user_id: str) -> None:
+    async def invalidate_user(self, user_id: str) -> None:
         pass
 
 
@@ -145,7 +145,7 @@ async def test_response_cache_keeps_no_answer_invalidated_while_in_flight() -> N
     shared = SharedRecommender(fake, cache=StaleStore(max_entries=10, max_age=30))
     pending = asyncio.ensure_future(recommend(shared, "u1"))
     await asyncio.sleep(0)
-    shared.invalidate_user("u1")
+    await shared.invalidate_user("u1")
     await pending
 
     await recommend(shared, "u1")
