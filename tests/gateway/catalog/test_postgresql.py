@@ -14,6 +14,7 @@ import pytest
 from gateway.catalog.postgresql import PostgresqlCatalog
 from gateway.cli import main
 from schema.ports import CatalogItem
+from tests.catalog_servers import postgres_bin
 from tests.servers import free_port
 
 
@@ -89,3 +90,14 @@ def test_catalog_load_to_an_unreachable_postgresql_says_so(
     err = capsys.readouterr().err
     assert code != 0, err
     assert "Traceback" not in err, err
+
+
+def test_debian_postgresql_programs_are_found_off_path(tmp_path: Path) -> None:
+    for version in ("9.6", "13", "15"):
+        programs = tmp_path / "usr/lib/postgresql" / version / "bin"
+        programs.mkdir(parents=True)
+        (programs / "initdb").touch()
+
+    found = postgres_bin(tmp_path)
+
+    assert found == tmp_path / "usr/lib/postgresql/15/bin", found
