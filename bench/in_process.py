@@ -22,6 +22,7 @@ from bench.processes import child_env, free_port, gateway_command, spawned, wait
 from emulator.config import EmulatorConfig
 from gateway.http.app import create_app
 from gateway.settings import Settings
+from gateway.tracing import Tracing
 from gateway.wiring import LOCAL_CREDENTIALS
 
 STANDARD_QUERY = (
@@ -98,9 +99,10 @@ class OpenApp:
 
 
 @contextlib.asynccontextmanager
-async def open_app(settings: Settings) -> AsyncIterator[OpenApp]:
-    """The gateway's app for `settings`, lifespan entered, and a client of it."""
-    app = create_app(settings, credentials=LOCAL_CREDENTIALS)
+async def open_app(settings: Settings, tracing: Tracing | None = None) -> AsyncIterator[OpenApp]:
+    """The gateway's app for `settings` (and `tracing` over theirs), lifespan entered, and a
+    client of it."""
+    app = create_app(settings, credentials=LOCAL_CREDENTIALS, tracing=tracing)
     async with app.router.lifespan_context(app) as opened:
         state = dict(opened or {})
 
