@@ -145,7 +145,7 @@ def run(options: Options, progress: Progress | None = None) -> Report:
         catalog_path = work / "catalog.db"
         say(f"building the catalog from {data_dir / 'items.csv'} ...")
         items = load_catalog(data_dir / "items.csv", catalog_path)
-        users = _read_user_ids(data_dir)
+        users = read_user_ids(data_dir)
         if not users:
             raise BenchError(f"{data_dir} has no users (neither users.csv nor interactions.csv)")
         cold_users = choose_users(users, options.cold_users or len(users))
@@ -224,7 +224,7 @@ def choose_users(users: list[str], count: int) -> list[str]:
     return chosen[:count]
 
 
-def _read_user_ids(data_dir: Path) -> list[str]:
+def read_user_ids(data_dir: Path) -> list[str]:
     for name in ("users.csv", "interactions.csv"):
         path = data_dir / name
         if not path.is_file():

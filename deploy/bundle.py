@@ -42,7 +42,9 @@ ARCHITECTURES: Final = {"x86_64": "x86_64", "arm64": "aarch64"}
 SERVER_ONLY: Final = frozenset({"uvicorn"})
 # botocore carries the models of every AWS service (most of its 30 MB); the gateway's clients
 # need these, and the endpoint and retry data beside them.
-BOTOCORE_SERVICES: Final = frozenset({"personalize-runtime", "personalize-events", "sts"})
+BOTOCORE_SERVICES: Final = frozenset(
+    {"personalize-runtime", "personalize-events", "dynamodb", "sts"}
+)
 # Never in a bundle: what only the local Personalize needs.
 FORBIDDEN: Final = ("emulator", "numpy", "scipy")
 

@@ -49,6 +49,7 @@ METRIC_NAMES: Final = (
     "gateway_catalog_batch_size",
     "gateway_catalog_batch_duration_seconds",
     "gateway_events",
+    "gateway_events_buffered",
 )
 
 
@@ -175,7 +176,15 @@ class GatewayMetrics:
             ("outcome",),
             registry=registry,
         )
+        self.events_buffered_gauge = Gauge(
+            "gateway_events_buffered",
+            "User events accepted and not yet delivered or failed: waiting in the buffer or "
+            "on their way to Personalize (the sum of the live processes).",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
         self.breaker_state_gauge.set(0)
+        self.events_buffered_gauge.set(0)
 
     def request(self, operation: str | None, outcome: str, seconds: float) -> None:
         """Count one GraphQL request that took `seconds`."""
@@ -202,6 +211,9 @@ class GatewayMetrics:
 
     def events(self, outcome: EventOutcome, count: int) -> None:
         self.events_counter.labels(outcome).inc(count)
+
+    def events_buffered(self, count: int) -> None:
+        self.events_buffered_gauge.set(count)
 
     def cache_lookup(self, cache: str, result: CacheResult) -> None:
         self.cache_lookups.labels(cache, result).inc()

@@ -63,6 +63,10 @@ class Observer(Protocol):
 
     def events(self, outcome: EventOutcome, count: int) -> None: ...
 
+    def events_buffered(self, count: int) -> None:
+        """`count` events now wait in this process's buffer or travel to Personalize."""
+        ...
+
     def cache_lookup(self, cache: str, result: CacheResult) -> None: ...
 
 
@@ -120,6 +124,10 @@ class RecordingObserver:
     def events(self, outcome: EventOutcome, count: int) -> None:
         for observer in self.observers:
             observer.events(outcome, count)
+
+    def events_buffered(self, count: int) -> None:
+        for observer in self.observers:
+            observer.events_buffered(count)
 
     def cache_lookup(self, cache: str, result: CacheResult) -> None:
         record = current_record.get()

@@ -123,6 +123,9 @@ class Tracing:
     def events(self, outcome: EventOutcome, count: int) -> None:
         pass  # PutEvents calls have their own spans
 
+    def events_buffered(self, count: int) -> None:
+        pass  # a process's level, not a request's
+
     def cache_lookup(self, cache: str, result: CacheResult) -> None:
         self._trace.get_current_span().add_event(
             "cache", {"cache.name": cache, "cache.result": result}

@@ -35,9 +35,12 @@ def require(what: str, reason: str) -> None:
     pytest.skip(message)
 
 
-def postgres_bin() -> Path | None:
-    """The directory of Debian's PostgreSQL server programs (the newest), or of those on PATH."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version)
+def postgres_bin(root: Path = Path("/")) -> Path | None:
+    """The directory of Debian's PostgreSQL server programs (the newest), or of those on PATH.
+
+    Debian's `postgresql` package puts them in /usr/lib/postgresql/VERSION/bin, off PATH.
+    """
+    found = sorted(glob.glob(str(root / "usr/lib/postgresql/*/bin/initdb")), key=_version)
     if found:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")

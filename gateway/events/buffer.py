@@ -98,6 +98,7 @@ class EventBuffer:
         self.counters.pending += count
         if self.sender.observer is not None:
             self.sender.observer.events("accepted", count)
+            self.sender.observer.events_buffered(self.counters.pending)
         if len(group) >= limits.MAX_EVENTS_PER_CALL:
             self._full.set()
         return RecordedEvents(accepted=count, delivery=self.delivery)
@@ -188,6 +189,8 @@ class EventBuffer:
             raise
         finally:
             self.counters.pending -= len(events)
+            if self.sender.observer is not None:
+                self.sender.observer.events_buffered(self.counters.pending)
             if delivered:
                 self.counters.delivered += len(events)
             else:

@@ -140,3 +140,35 @@ def test_render_prints_the_ratios(report: Report) -> None:
     text = render(report)
 
     assert "ours / plain: req/s" in text, text
+
+
+def test_catalogs_bench_counts_one_round_trip_per_query_and_none_for_personalize(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench.catalogs import main
+
+    store = tmp_path / "store"
+    write_tiny_store(store)
+
+    code = main(["--data", str(store), "--sources", "sqlite,personalize", "--queries", "6"])
+
+    lines = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+    assert code == 0, lines
+    assert lines["sqlite"][1:3] == ["6", "1.00"], lines["sqlite"]
+    assert lines["personalize"][1:3] == ["6", "0.00"], lines["personalize"]
+
+
+def test_observability_bench_prints_cpu_per_query_of_each_variant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench.observability import VARIANTS, main
+
+    store = tmp_path / "store"
+    write_tiny_store(store)
+
+    code = main(["--data", str(store), "--queries", "4", "--rounds", "1"])
+
+    lines = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+    assert code == 0, lines
+    for variant in VARIANTS:
+        assert float(lines[variant][1]) > 0, lines.get(variant)

@@ -21,7 +21,10 @@ from deploy.bundle import (
     invoke_unpacked,
     unpack,
 )
+from gateway.catalog.load import load_catalog_to
+from gateway.catalog.source import DynamoDBSource
 from gateway.settings import Settings
+from tests.catalog_servers import dynamodb_server
 from tests.gateway import lambda_events
 from tests.gateway.conftest import Store
 
@@ -84,6 +87,39 @@ def test_unpacked_bundle_serves_an_http_api_event_alone(
     response: dict[str, Any] = answer["response"]
     assert response["statusCode"] == 200, response
     items = json.loads(response["body"])["data"]["recommendations"]["items"]
+    assert len(items) == 4, items
+    for item in items:
+        assert item["item"]["title"] == store.titles[item["itemId"]], item
+
+
+def test_unpacked_bundle_reads_a_dynamodb_catalog(
+    unpacked: Path, settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = function_environment(settings)
+    del environment["GATEWAY_CATALOG_PATH"]
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, environment[name])
+    event = lambda_events.http_v2(
+        "POST",
+        "/graphql",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"query": QUERY}).encode(),
+    )
+    with dynamodb_server() as endpoint:
+        load_catalog_to(
+            DynamoDBSource("items", "us-east-1", endpoint), store.directory / "items.csv"
+        )
+        environment["GATEWAY_CATALOG_URL"] = (
+            f"dynamodb://items?region=us-east-1&endpoint_url={endpoint}"
+        )
+
+        answer = invoke_unpacked(unpacked, event, environment)
+
+    response: dict[str, Any] = answer["response"]
+    assert response["statusCode"] == 200, response
+    body = json.loads(response["body"])
+    assert "errors" not in body, body
+    items = body["data"]["recommendations"]["items"]
     assert len(items) == 4, items
     for item in items:
         assert item["item"]["title"] == store.titles[item["itemId"]], item
