@@ -25,4 +25,4 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
     CMD [".venv/bin/python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 # GATEWAY_WORKERS server processes (one per core the container may use), each with its own app.
 ENV GATEWAY_WORKERS=1
-CMD ["sh", "-c", "exec .venv/bin/uvicorn --factory gateway.asgi:create_app_from_env --host 0.0.0.0 --port 8000 --proxy-headers --no-server-header --workers \"$GATEWAY_WORKERS\""]
+CMD ["sh", "-c", "exec .venv/bin/uvicorn --factory gateway.asgi:create_app_from_env --http gateway.http_protocol:GuardedHttpToolsProtocol --host 0.0.0.0 --port 8000 --proxy-headers --no-server-header --workers \"$GATEWAY_WORKERS\""]

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from uvicorn.supervisors import Multiprocess
 
 from gateway.console import EXIT_FAILURE, EXIT_OK
+from gateway.http_protocol import RequestLimits, ServerConfig
 from gateway.logs import build_log_config
 from gateway.settings import Settings
 
@@ -28,8 +29,9 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def run_server(app: Starlette, settings: Settings, sock: socket.socket) -> int:
-    config = uvicorn.Config(
+    config = ServerConfig(
         app,
+        limits=RequestLimits.from_settings(settings),
         host=settings.host,
         port=settings.port,
         log_config=build_log_config(settings.log_level, settings.log_format),
@@ -51,8 +53,9 @@ def run_workers(settings: Settings, sock: socket.socket) -> int:
     """Serve with `settings.workers` processes sharing `sock`, each building the app from the
     environment, where `settings` are put first (the parent's own values win over defaults)."""
     os.environ.update(settings.as_environment())
-    config = uvicorn.Config(
+    config = ServerConfig(
         APP_FACTORY,
+        limits=RequestLimits.from_settings(settings),
         factory=True,
         host=settings.host,
         port=settings.port,

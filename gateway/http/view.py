@@ -27,6 +27,7 @@ from gateway.http.graphiql import GraphiQLView
 from gateway.http.observing import mark_outcome
 from gateway.http.persisted_queries import PersistedQueryError, PersistedQueryStore
 from gateway.observations import current_record
+from gateway.personalize.breaker import current_request
 from gateway.tracing import Tracing
 from schema import Context
 from schema.identity import ANONYMOUS, Identity
@@ -118,6 +119,8 @@ class GraphQLView(GraphiQLView[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
+        # Every Personalize call of this request is charged to it, once, by the breaker.
+        breaker_token = current_request.set(object())
         # As Strawberry's own, but a refused request gets a GraphQL-shaped JSON body.
         try:
             scope[IDENTITY_SCOPE_KEY] = self._authenticate(request)
@@ -129,6 +132,8 @@ class GraphQLView(GraphiQLView[Context, None]):
             )
         except HTTPException as error:
             response = request_error_response(error.status_code, error.reason)
+        finally:
+            current_request.reset(breaker_token)
         await response(scope, receive, send)
 
     def _authenticate(self, request: Request) -> Identity:

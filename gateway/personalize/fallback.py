@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.observations import CacheResult, Observer
-from gateway.personalize.breaker import BreakerState, CircuitBreaker
+from gateway.personalize.breaker import BreakerState, CircuitBreaker, current_request
+from gateway.personalize.connections import Busy
 from gateway.personalize.stale import AnswerStore, request_key
 from schema.limits import MAX_ID_LENGTH, MAX_NUM_RESULTS
 from schema.ports import (
@@ -62,7 +63,10 @@ class FallbackRecommender:
     while the breaker is closed), the static `popular_items`. A ranking falls back to its own
     items in their input order. Stand-in answers say `source: FALLBACK` and carry no
     recommendation id unless Personalize gave them one. Client errors (bad input, not found) are
-    never hidden; with no stand-in the original error reaches the client. Once a user's events
+    never hidden; with no stand-in the original error reaches the client. A failure counts
+    against the breaker for the request (`current_request`) and the user it was for, and not
+    at all when the call waited for a connection and missed its deadline (Busy: the gateway
+    was busy, Personalize maybe not). Once a user's events
     reach Personalize, `invalidate_user` drops that user's stale answers, so recommendations
     follow the events even while Personalize cannot answer. `observer` hears of every
     stand-in answer, stale-answer lookup and change of the breaker's state.
@@ -232,8 +236,11 @@ class FallbackRecommender:
         else:
             try:
                 answer = await call()
+            except Busy as error:
+                self.breaker.record_abandoned()  # the gateway was busy, not Personalize
+                failure = error
             except UPSTREAM_FAILURES as error:
-                self.breaker.record_failure()
+                self.breaker.record_failure(request=current_request.get(), user=user_id)
                 failure = error
             except PortError:
                 self.breaker.record_success()  # Personalize answered: the request is at fault

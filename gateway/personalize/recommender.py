@@ -12,6 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from gateway.observations import Observer, Outcome, PersonalizeCall
+from gateway.personalize.connections import Busy, ConnectionSlots
 from gateway.personalize.errors import (
     RootField,
     not_available,
@@ -70,6 +71,9 @@ class PersonalizeRecommender:
     `production`, ResourceNotFound says nothing of the configuration: the log has the detail.
     With `metadata`, every request asks for the items' details as well (the campaigns and
     recommenders must have metadata enabled), and more than 50 results are refused first.
+    With `slots` (shared by every recommender on `client`), waiting for a connection counts
+    against the deadline too, and a call that waited for one and missed the deadline raises
+    Busy.
     """
 
     def __init__(
@@ -84,8 +88,10 @@ class PersonalizeRecommender:
         hints: Mapping[str, str] | None = None,
         observer: Observer | None = None,
         metadata: ItemMetadata | None = None,
+        slots: ConnectionSlots | None = None,
     ) -> None:
         self._client = client
+        self._slots = slots
         self._observer = observer
         self._metadata = metadata
         self._metadata_params = (
@@ -167,17 +173,35 @@ class PersonalizeRecommender:
         params |= self._metadata_params
         deadline = asyncio.timeout(self._deadline)
         started = time.perf_counter() if self._observer is not None else 0.0
+        waited = False
         try:
             async with deadline:
-                response: dict[str, Any] = await getattr(self._client, operation)(**params)
+                if self._slots is None:
+                    response: dict[str, Any] = await getattr(self._client, operation)(**params)
+                else:
+                    waited = self._slots.busy
+                    async with self._slots:
+                        response = await getattr(self._client, operation)(**params)
         except (ClientError, BotoCoreError, TimeoutError) as error:
-            if deadline.expired():
+            if waited and deadline.expired():
+                logger.warning(
+                    "Personalize call for %s waited for one of the %d connections and missed "
+                    "the deadline of %g s",
+                    field.name,
+                    self._slots.size if self._slots is not None else 0,
+                    self._deadline,
+                )
+                failure: PortError = Busy(
+                    "The gateway is too busy to get an answer from Amazon Personalize within "
+                    f"{self._deadline:g} s; retry later."
+                )
+            elif deadline.expired():
                 logger.warning(
                     "Personalize call for %s gave no answer within the deadline of %g s",
                     field.name,
                     self._deadline,
                 )
-                failure: PortError = Unavailable(
+                failure = Unavailable(
                     f"Amazon Personalize did not answer within {self._deadline:g} s; retry later."
                 )
             else:

@@ -146,6 +146,9 @@ class Settings(AuthSettings, ObservabilitySettings, RedisSettings):
     )
     max_query_tokens: int = Field(default=limits.DEFAULT_MAX_TOKENS, ge=100, le=1_000_000)
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=100 * 1024 * 1024)
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    max_header_field_bytes: int = Field(default=16 * 1024, ge=256, le=1024 * 1024)
+    request_read_timeout: float = Field(default=10.0, gt=0, le=3600)
     log_level: LogLevel = "info"
     storefront: bool = True  # production: False unless set
     event_tracking_id: TrackingId | None = None

@@ -21,6 +21,7 @@ from gateway.events.sender import DirectEventSink, PutEventsSender
 from gateway.metrics import GatewayMetrics, MultiprocessModeError
 from gateway.observations import Observer, RecordingObserver
 from gateway.personalize.breaker import CircuitBreaker
+from gateway.personalize.connections import ConnectionSlots
 from gateway.personalize.errors import FILTERS_HINT
 from gateway.personalize.fallback import (
     FallbackItemsError,
@@ -131,7 +132,10 @@ def fallback_items(settings: Settings) -> tuple[str, ...]:
 
 
 def personalize_recommender(
-    client: Any, settings: Settings, observer: Observer | None = None
+    client: Any,
+    settings: Settings,
+    observer: Observer | None = None,
+    slots: ConnectionSlots | None = None,
 ) -> PersonalizeRecommender:
     """Personalize through `client`, for the ARNs in `settings`."""
     return PersonalizeRecommender(
@@ -144,13 +148,18 @@ def personalize_recommender(
         hints=setting_hints(),
         observer=observer,
         metadata=item_metadata(settings),
+        slots=slots,
     )
 
 
 def fallback_recommender(
     client: Any, settings: Settings, stale: AnswerStore, observer: Observer | None = None
 ) -> FallbackRecommender:
-    """Personalize through `client` with the stand-ins `settings` configure."""
+    """Personalize through `client` with the stand-ins `settings` configure.
+
+    Both its recommenders wait for one of the client's pooled connections within their deadline.
+    """
+    slots = ConnectionSlots(settings.max_pool_connections)
     popular = None
     if settings.fallback_arn is not None:
         popular = PersonalizeRecommender(
@@ -161,9 +170,10 @@ def fallback_recommender(
             deadline=settings.fallback_deadline,
             production=settings.production,
             observer=observer,
+            slots=slots,
         )
     return FallbackRecommender(
-        personalize_recommender(client, settings, observer),
+        personalize_recommender(client, settings, observer, slots),
         stale=stale,
         breaker=CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold,

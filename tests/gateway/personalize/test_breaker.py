@@ -106,6 +106,58 @@ def test_breaker_abandoned_probe_lets_the_next_call_probe() -> None:
     assert breaker.state is BreakerState.HALF_OPEN, breaker.state
 
 
+def test_breaker_one_request_failing_many_times_counts_once() -> None:
+    breaker = CircuitBreaker(failure_threshold=3, cool_down=10.0, clock=Clock())
+    request = object()
+    for index in range(100):  # one request's aliases or _entities, each for another user
+        breaker.record_failure(request=request, user=f"u-{index}")
+
+    assert breaker.state is BreakerState.CLOSED, breaker.consecutive_failures
+
+
+def test_breaker_one_user_failing_in_many_requests_counts_once() -> None:
+    breaker = CircuitBreaker(failure_threshold=3, cool_down=10.0, clock=Clock())
+    for _ in range(100):
+        breaker.record_failure(request=object(), user="u-1")
+
+    assert breaker.state is BreakerState.CLOSED, breaker.consecutive_failures
+
+
+def test_breaker_opens_when_as_many_requests_of_as_many_users_fail() -> None:
+    breaker = CircuitBreaker(failure_threshold=3, cool_down=10.0, clock=Clock())
+    for _ in range(50):
+        breaker.record_failure(request=object(), user="u-1")
+    breaker.record_failure(request=object(), user="u-2")
+    state_at_two_users = breaker.state
+    breaker.record_failure(request=object(), user="u-3")
+
+    assert state_at_two_users is BreakerState.CLOSED, state_at_two_users
+    assert breaker.state is BreakerState.OPEN, breaker.state
+
+
+def test_breaker_user_less_failures_count_per_request() -> None:
+    breaker = CircuitBreaker(failure_threshold=3, cool_down=10.0, clock=Clock())
+    request = object()
+    for _ in range(10):
+        breaker.record_failure(request=request, user=None)
+    state_for_one_request = breaker.state
+    breaker.record_failure(request=object(), user=None)
+    breaker.record_failure(request=object(), user=None)
+
+    assert state_for_one_request is BreakerState.CLOSED, state_for_one_request
+    assert breaker.state is BreakerState.OPEN, breaker.state
+
+
+def test_breaker_success_forgets_who_failed() -> None:
+    breaker = CircuitBreaker(failure_threshold=3, cool_down=10.0, clock=Clock())
+    breaker.record_failure(request=object(), user="u-1")
+    breaker.record_failure(request=object(), user="u-2")
+    breaker.record_success()
+    breaker.record_failure(request=object(), user="u-3")
+
+    assert breaker.state is BreakerState.CLOSED, breaker.state
+
+
 def test_breaker_logs_every_transition(caplog: pytest.LogCaptureFixture) -> None:
     clock = Clock()
     caplog.set_level(logging.INFO, logger="gateway.personalize.breaker")
@@ -115,8 +167,8 @@ def test_breaker_logs_every_transition(caplog: pytest.LogCaptureFixture) -> None
     breaker.record_success()
 
     assert [record.getMessage() for record in caplog.records] == [
-        "Circuit breaker closed -> open: 2 consecutive Personalize calls failed; serving the "
-        "fallback for 5 s",
+        "Circuit breaker closed -> open: 2 consecutive Personalize calls failed, for at least 2 "
+        "requests of 2 users; serving the fallback for 5 s",
         "Circuit breaker open -> half-open: letting one probe call through",
         "Circuit breaker half-open -> closed: Personalize answered; calling it again",
     ]

@@ -234,7 +234,9 @@ async def test_breaker_opens_after_a_burst_of_errors_and_stops_calling_personali
         breaker_cool_down=30,
         fallback_items_file=popular_file,
     ) as gateway:
-        sources = [listed(await recommend(gateway))[0] for _ in range(8)]
+        # Three users fail: the breaker counts the failures of a user (or a request) once.
+        users = [f"u-{index:02d}" for index in range(1, 9)]
+        sources = [listed(await recommend(gateway, user))[0] for user in users]
         readiness = (await gateway.client.get("/readyz")).json()
 
     assert sources == ["FALLBACK"] * 8
@@ -253,8 +255,8 @@ async def test_breaker_closes_again_after_the_cool_down(
         fallback = gateway.state["recommender"].recommender
         assert isinstance(fallback, FallbackRecommender), fallback
         fallback.breaker = CircuitBreaker(failure_threshold=2, cool_down=30.0, clock=clock)
-        for _ in range(2):
-            await recommend(gateway)
+        for user in ("u-01", "u-02"):
+            await recommend(gateway, user)
         personalize.faults.error_rate = 0.0
         during_cool_down = listed(await recommend(gateway))[0]
         clock.now += 30.0
