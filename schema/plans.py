@@ -18,9 +18,8 @@ caller then runs graphql-core as usual.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -30,20 +29,13 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLBoolean,
     GraphQLError,
     GraphQLField,
-    GraphQLFloat,
-    GraphQLID,
     GraphQLIncludeDirective,
-    GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLSchema,
     GraphQLSkipDirective,
-    GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -51,30 +43,24 @@ from graphql import (
     VariableNode,
     get_named_type,
     is_leaf_type,
-    is_non_null_type,
     is_object_type,
-    located_error,
 )
 from graphql.execution.collect_fields import (
     FieldDetails,
     FragmentDetails,
     collect_fields,
-    collect_subfields,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
-from graphql.pyutils import Path, Undefined, gather_with_cancel, inspect, is_iterable
+from graphql.pyutils import Path, gather_with_cancel
 from graphql.type import GraphQLResolveInfoHelpers
 from strawberry.execution.is_awaitable import optimized_is_awaitable
+
+from schema.completion import TYPENAME, Complete, Completions, FieldErrors, constant, python_name
 
 # The root fields a plan runs, and the types whose fields it reads as plain attributes.
 PLANNED_ROOT_FIELDS: Final = frozenset({"recommendations", "relatedItems", "ranking", "item"})
 PLANNED_TYPES: Final = frozenset({"RecommendationList", "RecommendedItem", "Item"})
 _CONDITIONS: Final = frozenset({GraphQLSkipDirective.name, GraphQLIncludeDirective.name})
-_TYPENAME: Final = "__typename"
-# Scalars whose coercion returns a value of this exact Python type unchanged.
-_IDENTITY_SCALARS: Final = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
-
-Complete = Callable[[Any, Path, "_Errors"], Any]
 
 
 class Plans:
@@ -174,7 +160,7 @@ class _Checker:
 
     def _field(self, node: FieldNode, type_: GraphQLObjectType, root: bool) -> bool:
         name = node.name.value
-        if name == _TYPENAME:
+        if name == TYPENAME:
             return True
         field = type_.fields.get(name)
         if field is None:
@@ -182,7 +168,7 @@ class _Checker:
         if root:
             if name not in PLANNED_ROOT_FIELDS:
                 return False
-        elif not getattr(field.resolve, "_is_default", False) or _python_name(field) is None:
+        elif not getattr(field.resolve, "_is_default", False) or python_name(field) is None:
             return False
         named = get_named_type(field.type)
         if is_leaf_type(named):
@@ -199,12 +185,6 @@ class _Checker:
                 if isinstance(argument.value, VariableNode):
                     self.conditions.append(argument.value.name.value)
         return True
-
-
-def _python_name(field: GraphQLField) -> str | None:
-    definition = (field.extensions or {}).get("strawberry-definition")
-    name = getattr(definition, "python_name", None)
-    return name if isinstance(name, str) else None
 
 
 class Plan:
@@ -253,22 +233,18 @@ class Plan:
                 key,
                 details,
                 None
-                if details[0].node.name.value == _TYPENAME
+                if details[0].node.name.value == TYPENAME
                 else query_type.fields[details[0].node.name.value],
-                _Compiler(self, values).completer(
+                Completions(self.schema, self.fragments, self.operation, values).completer(
                     query_type.fields[details[0].node.name.value].type,
                     query_type,
                     details,
                 )
-                if details[0].node.name.value != _TYPENAME
-                else _constant(query_type.name),
+                if details[0].node.name.value != TYPENAME
+                else constant(query_type.name),
             )
             for key, details in grouped.items()
         ]
-
-
-def _constant(value: str) -> Complete:
-    return lambda _value, _path, _errors: value
 
 
 @dataclass
@@ -281,34 +257,6 @@ class _RootField:
     @property
     def nodes(self) -> list[FieldNode]:
         return [detail.node for detail in self.details]
-
-
-class _Errors:
-    """graphql-core's collected errors: none kept below a position already nulled."""
-
-    def __init__(self) -> None:
-        self.errors: list[GraphQLError] = []
-        self._nulled: set[tuple[str | int, ...] | None] = set()
-
-    def add(self, error: GraphQLError, path: Path | None) -> None:
-        position = None if path is None else tuple(path.as_list())
-        if None in self._nulled:
-            return
-        if position is not None and any(
-            position[:length] in self._nulled for length in range(1, len(position) + 1)
-        ):
-            return
-        self._nulled.add(position)
-        self.errors.append(error)
-
-    def field_error(
-        self, raw: Exception, type_: GraphQLOutputType, nodes: list[FieldNode], path: Path
-    ) -> None:
-        """graphql-core's `handle_field_error`: raise at a non-null position, else collect."""
-        error = located_error(raw, nodes, path.as_list())
-        if is_non_null_type(type_):
-            raise error
-        self.add(error, path)
 
 
 _HELPERS: Final = GraphQLResolveInfoHelpers(
@@ -324,7 +272,7 @@ class _Run:
         self.context = context
         self.root_value = root_value
         self.values = values
-        self.errors = _Errors()
+        self.errors = FieldErrors()
 
     async def execute(self, roots: Sequence[_RootField]) -> ExecutionResult:
         results: dict[str, Any] = {}
@@ -406,144 +354,3 @@ def _settle(awaitable: Any) -> None:
     future = asyncio.gather(awaitable, return_exceptions=True)
     _SETTLING.add(future)
     future.add_done_callback(_SETTLING.discard)
-
-
-class _Compiler:
-    """Builds the completion of a field's value by its type and its collected subfields."""
-
-    def __init__(self, plan: Plan, values: VariableValues) -> None:
-        self.plan = plan
-        self.values = values
-
-    def completer(
-        self,
-        type_: GraphQLOutputType,
-        parent: GraphQLObjectType,
-        details: list[FieldDetails],
-    ) -> Complete:
-        field_name = details[0].node.name.value
-        nodes = [detail.node for detail in details]
-        if isinstance(type_, GraphQLNonNull):
-            inner = self.completer(type_.of_type, parent, details)
-            message = f"Cannot return null for non-nullable field {parent}.{field_name}."
-
-            def complete_non_null(value: Any, path: Path, errors: _Errors) -> Any:
-                completed = inner(value, path, errors)
-                if completed is None:
-                    raise TypeError(message)
-                return completed
-
-            return complete_non_null
-        if isinstance(type_, GraphQLList):
-            return self._list(type_, parent, details, nodes)
-        if is_leaf_type(type_):
-            return _leaf(type_)
-        assert isinstance(type_, GraphQLObjectType)  # the checker let no other type through
-        return self._object(type_, details)
-
-    def _list(
-        self,
-        type_: GraphQLList[Any],
-        parent: GraphQLObjectType,
-        details: list[FieldDetails],
-        nodes: list[FieldNode],
-    ) -> Complete:
-        item_type = type_.of_type
-        complete_item = self.completer(item_type, parent, details)
-        field_name = details[0].node.name.value
-        not_iterable = f"Expected Iterable, but did not find one for field '{parent}.{field_name}'."
-
-        def complete_list(value: Any, path: Path, errors: _Errors) -> Any:
-            if isinstance(value, Exception):
-                raise value
-            if value is None or value is Undefined:
-                return None
-            if type(value) is not list and not is_iterable(value):
-                raise GraphQLError(not_iterable)
-            completed: list[Any] = []
-            append = completed.append
-            for index, item in enumerate(value):
-                try:
-                    append(complete_item(item, Path(path, index, None), errors))
-                except Exception as raw:
-                    errors.field_error(raw, item_type, nodes, Path(path, index, None))
-                    append(None)
-            return completed
-
-        return complete_list
-
-    def _object(self, type_: GraphQLObjectType, details: list[FieldDetails]) -> Complete:
-        grouped = collect_subfields(
-            self.plan.schema,
-            self.plan.fragments,
-            self.values,
-            self.plan.operation,
-            type_,
-            details,
-        ).grouped_field_set
-        fields: list[tuple[str, str | None, Complete, GraphQLOutputType, list[FieldNode]]] = []
-        for key, sub in grouped.items():
-            name = sub[0].node.name.value
-            nodes = [detail.node for detail in sub]
-            if name == _TYPENAME:
-                fields.append(
-                    (key, None, _constant(type_.name), GraphQLNonNull(GraphQLString), nodes)
-                )
-                continue
-            field = type_.fields[name]
-            fields.append(
-                (
-                    key,
-                    _python_name(field),
-                    self.completer(field.type, type_, sub),
-                    field.type,
-                    nodes,
-                )
-            )
-        typename = type_.name
-
-        def complete_object(value: Any, path: Path, errors: _Errors) -> Any:
-            if isinstance(value, Exception):
-                raise value
-            if value is None or value is Undefined:
-                return None
-            result: dict[str, Any] = {}
-            for key, attribute, complete, field_type, field_nodes in fields:
-                field_path = Path(path, key, typename)
-                try:
-                    result[key] = complete(
-                        None if attribute is None else getattr(value, attribute),
-                        field_path,
-                        errors,
-                    )
-                except Exception as raw:
-                    errors.field_error(raw, field_type, field_nodes, field_path)
-                    result[key] = None
-            return result
-
-        return complete_object
-
-
-def _leaf(type_: Any) -> Complete:
-    exact = _IDENTITY_SCALARS.get(type_)
-    coerce = type_.coerce_output_value
-
-    def complete_leaf(value: Any, path: Path, errors: _Errors) -> Any:
-        if exact is not None and type(value) is exact:
-            return value
-        if type_ is GraphQLFloat and type(value) is float and math.isfinite(value):
-            return value
-        if isinstance(value, Exception):
-            raise value
-        if value is None or value is Undefined:
-            return None
-        coerced = coerce(value)
-        if coerced is Undefined or coerced is None:
-            raise TypeError(
-                f"Expected `{inspect(type_)}.coerce_output_value("
-                f"{inspect(value)})` to return non-nullable value, returned:"
-                f" {inspect(coerced)}"
-            )
-        return coerced
-
-    return complete_leaf
