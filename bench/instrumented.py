@@ -243,7 +243,6 @@ def create_gateway() -> ASGIApp:
     from gateway.http.app import create_app
     from gateway.settings import Settings
     from gateway.wiring import LOCAL_CREDENTIALS
-
     from schema.plans import Plan
 
     meter = Meter()
