@@ -38,9 +38,15 @@ from graphql.pyutils import Path, Undefined, inspect, is_iterable
 
 TYPENAME: Final = "__typename"
 # Scalars whose coercion returns a value of this exact Python type unchanged.
-_IDENTITY_SCALARS: Final = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+_IDENTITY_SCALARS: Final[dict[Any, type]] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+}
 
-Complete = Callable[[Any, Path, "FieldErrors"], Any]
+# A completion: (value, the parent's path, the key of the value's position, the errors).
+# Paths are built only where an error needs one, or an object or list has children.
+Complete = Callable[[Any, Path | None, str | int, "FieldErrors"], Any]
 
 
 def python_name(field: GraphQLField) -> str | None:
@@ -50,7 +56,7 @@ def python_name(field: GraphQLField) -> str | None:
 
 
 def constant(value: str) -> Complete:
-    return lambda _value, _path, _errors: value
+    return lambda _value, _parent, _key, _errors: value
 
 
 class FieldErrors:
@@ -108,13 +114,26 @@ class Completions:
             inner = self.completer(type_.of_type, parent, details)
             message = f"Cannot return null for non-nullable field {parent}.{field_name}."
 
-            def complete_non_null(value: Any, path: Path, errors: FieldErrors) -> Any:
-                completed = inner(value, path, errors)
+            def complete_non_null(
+                value: Any, parent: Path | None, key: str | int, errors: FieldErrors
+            ) -> Any:
+                completed = inner(value, parent, key, errors)
                 if completed is None:
                     raise TypeError(message)
                 return completed
 
-            return complete_non_null
+            exact = _IDENTITY_SCALARS.get(type_.of_type)
+            if exact is None:
+                return complete_non_null
+
+            def complete_exact_non_null(
+                value: Any, parent: Path | None, key: str | int, errors: FieldErrors
+            ) -> Any:
+                if type(value) is exact:
+                    return value
+                return complete_non_null(value, parent, key, errors)
+
+            return complete_exact_non_null
         if isinstance(type_, GraphQLList):
             return self._list(type_, parent, details, nodes)
         if is_leaf_type(type_):
@@ -134,18 +153,21 @@ class Completions:
         field_name = details[0].node.name.value
         not_iterable = f"Expected Iterable, but did not find one for field '{parent}.{field_name}'."
 
-        def complete_list(value: Any, path: Path, errors: FieldErrors) -> Any:
+        def complete_list(
+            value: Any, parent: Path | None, key: str | int, errors: FieldErrors
+        ) -> Any:
             if isinstance(value, Exception):
                 raise value
             if value is None or value is Undefined:
                 return None
             if type(value) is not list and not is_iterable(value):
                 raise GraphQLError(not_iterable)
+            path = Path(parent, key, None)
             completed: list[Any] = []
             append = completed.append
             for index, item in enumerate(value):
                 try:
-                    append(complete_item(item, Path(path, index, None), errors))
+                    append(complete_item(item, path, index, errors))
                 except Exception as raw:
                     errors.field_error(raw, item_type, nodes, Path(path, index, None))
                     append(None)
@@ -183,23 +205,28 @@ class Completions:
             )
         typename = type_.name
 
-        def complete_object(value: Any, path: Path, errors: FieldErrors) -> Any:
+        def complete_object(
+            value: Any, parent: Path | None, key: str | int, errors: FieldErrors
+        ) -> Any:
             if isinstance(value, Exception):
                 raise value
             if value is None or value is Undefined:
                 return None
+            path = Path(parent, key, None)
             result: dict[str, Any] = {}
-            for key, attribute, complete, field_type, field_nodes in fields:
-                field_path = Path(path, key, typename)
+            for field_key, attribute, complete, field_type, field_nodes in fields:
                 try:
-                    result[key] = complete(
+                    result[field_key] = complete(
                         None if attribute is None else getattr(value, attribute),
-                        field_path,
+                        path,
+                        field_key,
                         errors,
                     )
                 except Exception as raw:
-                    errors.field_error(raw, field_type, field_nodes, field_path)
-                    result[key] = None
+                    errors.field_error(
+                        raw, field_type, field_nodes, Path(path, field_key, typename)
+                    )
+                    result[field_key] = None
             return result
 
         return complete_object
@@ -209,7 +236,7 @@ def _leaf(type_: Any) -> Complete:
     exact = _IDENTITY_SCALARS.get(type_)
     coerce = type_.coerce_output_value
 
-    def complete_leaf(value: Any, path: Path, errors: FieldErrors) -> Any:
+    def complete_leaf(value: Any, parent: Path | None, key: str | int, errors: FieldErrors) -> Any:
         if exact is not None and type(value) is exact:
             return value
         if type_ is GraphQLFloat and type(value) is float and math.isfinite(value):

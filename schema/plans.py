@@ -300,7 +300,7 @@ class _Run:
     def _execute_field(self, root: _RootField) -> Any:
         path = Path(None, root.key, "Query")
         if root.field is None:
-            return root.complete(None, path, self.errors)
+            return root.complete(None, None, root.key, self.errors)
         field = root.field
         node = root.details[0].node
         try:
@@ -312,7 +312,7 @@ class _Run:
             result = field.resolve(self.root_value, self._info(root, path), **arguments)  # type: ignore[misc]
             if optimized_is_awaitable(result):
                 return self._complete_later(root, path, result)
-            return root.complete(result, path, self.errors)
+            return root.complete(result, None, root.key, self.errors)
         except Exception as raw:
             self.errors.field_error(raw, field.type, root.nodes, path)
             return None
@@ -320,7 +320,7 @@ class _Run:
     async def _complete_later(self, root: _RootField, path: Path, result: Awaitable[Any]) -> Any:
         assert root.field is not None
         try:
-            return root.complete(await result, path, self.errors)
+            return root.complete(await result, None, root.key, self.errors)
         except Exception as raw:
             self.errors.field_error(raw, root.field.type, root.nodes, path)
             return None
