@@ -10,8 +10,8 @@ does. Only object types whose fields are plain attributes get here.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
+from math import isfinite
 from typing import Any, Final
 
 from graphql import (
@@ -28,6 +28,7 @@ from graphql import (
     GraphQLSchema,
     GraphQLString,
     OperationDefinitionNode,
+    get_nullable_type,
     is_leaf_type,
     is_non_null_type,
     located_error,
@@ -46,6 +47,10 @@ _IDENTITY_SCALARS: Final[dict[Any, type]] = {
 
 # A completion: (value, the parent's path, the key of the value's position, the errors).
 # Paths are built only where an error needs one, or an object or list has children.
+# Scalars for which a value of this exact Python type (a finite one, for a float) is its own
+# completion, nullable or not.
+_SELF_COMPLETING: Final[dict[Any, type]] = {**_IDENTITY_SCALARS, GraphQLFloat: float}
+
 Complete = Callable[[Any, Path | None, str | int, "FieldErrors"], Any]
 
 
@@ -57,6 +62,11 @@ def python_name(field: GraphQLField) -> str | None:
 
 def constant(value: str) -> Complete:
     return lambda _value, _parent, _key, _errors: value
+
+
+# A field of an object: response key, attribute (None: __typename), self-completing type,
+# completion, GraphQL type and nodes.
+_Field = tuple[str, str | None, Any, "Complete", GraphQLOutputType, list[FieldNode]]
 
 
 class FieldErrors:
@@ -184,13 +194,13 @@ class Completions:
             type_,
             details,
         ).grouped_field_set
-        fields: list[tuple[str, str | None, Complete, GraphQLOutputType, list[FieldNode]]] = []
+        fields: list[_Field] = []
         for key, sub in grouped.items():
             name = sub[0].node.name.value
             nodes = [detail.node for detail in sub]
             if name == TYPENAME:
                 fields.append(
-                    (key, None, constant(type_.name), GraphQLNonNull(GraphQLString), nodes)
+                    (key, None, None, constant(type_.name), GraphQLNonNull(GraphQLString), nodes)
                 )
                 continue
             field = type_.fields[name]
@@ -198,6 +208,7 @@ class Completions:
                 (
                     key,
                     python_name(field),
+                    _SELF_COMPLETING.get(get_nullable_type(field.type)),
                     self.completer(field.type, type_, sub),
                     field.type,
                     nodes,
@@ -214,14 +225,14 @@ class Completions:
                 return None
             path = Path(parent, key, None)
             result: dict[str, Any] = {}
-            for field_key, attribute, complete, field_type, field_nodes in fields:
+            for field_key, attribute, exact, complete, field_type, field_nodes in fields:
                 try:
-                    result[field_key] = complete(
-                        None if attribute is None else getattr(value, attribute),
-                        path,
-                        field_key,
-                        errors,
-                    )
+                    found: Any = None if attribute is None else getattr(value, attribute)
+                    # Most values are their own completion: no call for those.
+                    if type(found) is exact and (exact is not float or isfinite(found)):
+                        result[field_key] = found
+                        continue
+                    result[field_key] = complete(found, path, field_key, errors)
                 except Exception as raw:
                     errors.field_error(
                         raw, field_type, field_nodes, Path(path, field_key, typename)
@@ -239,7 +250,7 @@ def _leaf(type_: Any) -> Complete:
     def complete_leaf(value: Any, parent: Path | None, key: str | int, errors: FieldErrors) -> Any:
         if exact is not None and type(value) is exact:
             return value
-        if type_ is GraphQLFloat and type(value) is float and math.isfinite(value):
+        if type_ is GraphQLFloat and type(value) is float and isfinite(value):
             return value
         if isinstance(value, Exception):
             raise value
