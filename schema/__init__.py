@@ -135,7 +135,12 @@ class _Schema(strawberry.federation.Schema):
         allowed_operation_types: Iterable[OperationType] | None = None,
         operation_extensions: dict[str, Any] | None = None,
     ) -> ExecutionResult:
-        plan = None if query is None else self.plans.find(query, operation_name)
+        plan = (
+            self.plans.find(query, operation_name)
+            # Anything else (a JSON list for a query…) is graphql-core's to refuse.
+            if isinstance(query, str) and isinstance(operation_name, str | None)
+            else None
+        )
         if plan is not None and (
             allowed_operation_types is None or OperationType.QUERY in allowed_operation_types
         ):
