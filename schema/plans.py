@@ -60,6 +60,9 @@ from schema.completion import TYPENAME, Complete, Completions, FieldErrors, cons
 # The root fields a plan runs, and the types whose fields it reads as plain attributes.
 PLANNED_ROOT_FIELDS: Final = frozenset({"recommendations", "relatedItems", "ranking", "item"})
 PLANNED_TYPES: Final = frozenset({"RecommendationList", "RecommendedItem", "Item"})
+# Trees kept per plan, one per combination of its @skip/@include variables met: a document with
+# many such variables builds the others per request rather than holding 2**n trees.
+MAX_CONDITION_VARIANTS: Final = 16
 _CONDITIONS: Final = frozenset({GraphQLSkipDirective.name, GraphQLIncludeDirective.name})
 
 
@@ -219,7 +222,9 @@ class Plan:
         if roots is None:
             if not all(isinstance(value, bool) for value in key):
                 return None
-            roots = self._roots[key] = self._compile_roots(values)
+            roots = self._compile_roots(values)
+            if len(self._roots) < MAX_CONDITION_VARIANTS:
+                self._roots[key] = roots
         return await _Run(self, context, root_value, values).execute(roots)
 
     def _compile_roots(self, values: VariableValues) -> list[_RootField]:
