@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 import strawberry
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from schema import Context, build_schema
@@ -248,6 +248,12 @@ async def test_plan_answers_as_graphql_core(
     given_values = {"u": "u1", "n": num_results, **conditions}
     variables = {name: given_values[name] for name in used}
     expected = await reference.execute(query, variables, world.context())
+    # What the examples cover, shown by pytest --hypothesis-show-statistics.
+    event(f"data null: {expected.data is None}")
+    event(f"errors: {min(len(expected.errors or ()), 3)}")
+    event(
+        f"answer items: {'0' if not world.answer.items else '1-99' if len(world.answer.items) < 100 else '100-500'}"
+    )
     await planned.execute(query, variables, world.context())  # learns the document
     hits = planned.plans.hits  # type: ignore[attr-defined]
     answered = await planned.execute(query, variables, world.context())
