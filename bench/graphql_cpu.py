@@ -1,10 +1,13 @@
-"""CPU per GraphQL request in process, with and without the document caches.
+"""CPU per GraphQL request in process, with and without the document caches and the plans.
 
 The standard benchmark query runs through `schema.execute` and through the gateway's ASGI app
 (httpx's ASGITransport, the app's real lifespan) with the ports replaced by the in-memory fakes
 of tests/schema/fakes.py, so only the GraphQL work is measured: no network, no Personalize, no
 SQLite. Variants, interleaved round by round so that a noisy neighbour hurts them alike:
-`none` (no cache), `validation` (ValidationCache only) and `both` (the schema as built).
+`none` (no cache), `validation` (ValidationCache only), `both` (both caches, no execution
+plans: graphql-core executes) and `planned` (the schema as built: the query's plan answers).
+`ports` is what the fakes themselves cost per query (the Personalize call and the item batch
+through the request's loader): subtract it for the GraphQL work alone.
 
     python -m bench.graphql_cpu [--runs 2000] [--rounds 3]
 """
@@ -39,7 +42,7 @@ query Bench($u: ID!) {
   }
 }
 """
-VARIANTS = ("none", "validation", "both")
+VARIANTS = ("none", "validation", "both", "planned")
 SchemaBuilder = Callable[..., strawberry.Schema]
 
 
@@ -47,7 +50,9 @@ def builder(variant: str) -> SchemaBuilder:
     """`build_schema`, its document caches as `variant` says."""
 
     def build(**options: Any) -> strawberry.Schema:
-        schema = build_schema(**options)
+        if variant == "planned":
+            return build_schema(**options)
+        schema = build_schema(plan_cache_size=0, **options)
         if variant != "both":
             kept = [extension for extension in schema.extensions if not _is_cache(extension)]
             if variant == "validation":
@@ -85,6 +90,24 @@ async def schema_round(schema: strawberry.Schema, context: Context, runs: int) -
         )
         if result.errors:
             raise RuntimeError(f"the benchmark query failed: {result.errors}")
+    return (time.process_time() - started) / runs * 1e6
+
+
+async def ports_round(context: Context, runs: int) -> float:
+    """CPU microseconds per query of the fakes alone: one recommendation call of 25 items and
+    their catalog batch through a fresh Context's loader, as the root field makes them."""
+    started = time.process_time()
+    for n in range(runs):
+        fresh = replace(context)
+        answer = await fresh.recommender.recommend(
+            user_id=f"u-{n % 50}",
+            num_results=25,
+            filter=None,
+            personalize_context={},
+            promotion=None,
+        )
+        ids = [item.item_id for item in answer.items]
+        await fresh.load_items(ids, [["recommendations", "items", i, "item"] for i in range(25)])
     return (time.process_time() - started) / runs * 1e6
 
 
@@ -132,6 +155,7 @@ async def measure(runs: int, rounds: int) -> dict[tuple[str, str], list[float]]:
                 await schema_round(schemas[variant], context, runs // 10 or 1)
                 await app_round(clients[variant], runs // 10 or 1)
             for _ in range(rounds):
+                figures.setdefault(("ports", "fakes"), []).append(await ports_round(context, runs))
                 for variant in VARIANTS:
                     in_schema = await schema_round(schemas[variant], context, runs)
                     figures.setdefault(("schema.execute", variant), []).append(in_schema)
@@ -147,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     figures = asyncio.run(measure(args.runs, args.rounds))
     print(f"CPU µs per request, median (min) of {args.rounds} rounds of {args.runs} requests")
+    ports = figures[("ports", "fakes")]
+    print(f"{'ports':15} {'fakes':11} {statistics.median(ports):7.0f} ({min(ports):5.0f})")
     for path in ("schema.execute", "ASGI app"):
         baseline = statistics.median(figures[(path, "none")])
         for variant in VARIANTS:

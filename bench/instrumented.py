@@ -23,7 +23,8 @@ CPU time is attributed this way, for the `cpu_split` of a phase with one query i
 Only with one query in flight at a time does such CPU time belong to those calls alone; under
 concurrency other requests run in the same windows. With BENCH_COUNT_SQL=1 every SQL statement
 the process's SQLite connections run is counted (a trace callback): the catalog round trips.
-A gateway fast path that answers without `Schema.execute` must be metered here as well.
+A planned query (schema/plans.py) answers without `Schema.execute`'s machinery: `Plan.execute`
+is metered into the same account (nested windows count once), so "execution" covers both.
 """
 
 from __future__ import annotations
@@ -242,9 +243,12 @@ def create_gateway() -> ASGIApp:
     from gateway.http.app import create_app
     from gateway.settings import Settings
     from gateway.wiring import LOCAL_CREDENTIALS
+    from schema.plans import Plan
 
     meter = Meter()
     install_meters(meter)
+    planned = Plan.execute
+    setattr(Plan, "execute", meter.over_window(meter.execution, planned))  # noqa: B010
 
     def attach(state: dict[str, Any]) -> None:
         catalog: Any = state[CATALOG_STATE_KEY]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
 from strawberry.federation.schema import FederationAny
-from strawberry.types import ExecutionContext, Info
+from strawberry.types import ExecutionContext, ExecutionResult, Info
+from strawberry.types.graphql import OperationType
 
 from schema import limits
 from schema.context import Context
@@ -28,6 +31,7 @@ from schema.errors import (
 from schema.events import RecordEventsResult, record_events
 from schema.identity import ANONYMOUS, UNRESTRICTED, Identity
 from schema.items import Item, get_item
+from schema.plans import Plans
 from schema.ports import (
     Catalog,
     CatalogItem,
@@ -93,9 +97,66 @@ DOCUMENT_CACHE_SIZE: Final = 512
 FEDERATION_VERSION: Final = "2.0"
 
 
+# Execution plans kept per process (schema/plans.py): one per document and operation seen.
+PLAN_CACHE_SIZE: Final = DOCUMENT_CACHE_SIZE
+
+
 class _Schema(strawberry.federation.Schema):
+    """The schema, answering the documents it has planned without graphql-core's executor.
+
+    A planned query skips the extensions' per-request hooks: what they do for such a query
+    is done once (parsing, validation and the document limits passed when it was planned,
+    and the upstream budget of a document without `_entities` depends on nothing else) or
+    here (`masking` codes and masks the errors).
+    """
+
     # The entities and their key fields, read from the types once rather than per `_entities`.
     _ENTITY_KEYS: Final = entity_keys(Item, User)
+
+    def __init__(
+        self,
+        *,
+        masking: Callable[[], MaskInternalErrors],
+        plan_cache_size: int,
+        extensions: list[Any],
+        **options: Any,
+    ) -> None:
+        super().__init__(extensions=[*extensions, partial(_Planning, schema=self)], **options)
+        self.plans = Plans(self._schema, plan_cache_size)
+        self._masking = masking
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        plan = (
+            self.plans.find(query, operation_name)
+            # Anything else (a JSON list for a query…) is graphql-core's to refuse.
+            if isinstance(query, str) and isinstance(operation_name, str | None)
+            else None
+        )
+        if plan is not None and (
+            allowed_operation_types is None or OperationType.QUERY in allowed_operation_types
+        ):
+            planned = await plan.execute(context_value, root_value, variable_values)
+            if planned is not None:
+                self._masking().finish(planned, context_value)
+                return ExecutionResult(data=planned.data, errors=planned.errors, extensions={})
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -110,6 +171,26 @@ class _Schema(strawberry.federation.Schema):
         return super().entities_resolver(info, representations)
 
 
+class _Planning(SchemaExtension):
+    """Plans each query that reaches execution: parsed, validated, within every limit."""
+
+    def __init__(self, *, schema: _Schema) -> None:
+        self._schema = schema
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if (
+            context.result is None
+            and context.query is not None
+            and context.graphql_document is not None
+            and context.operation_type == OperationType.QUERY
+        ):
+            self._schema.plans.learn(
+                context.query, context.operation_name, context.graphql_document
+            )
+        yield
+
+
 def build_schema(
     *,
     max_aliases: int = limits.DEFAULT_MAX_ALIASES,
@@ -119,6 +200,7 @@ def build_schema(
     max_upstream_calls: int = limits.DEFAULT_MAX_UPSTREAM_CALLS,
     hide_suggestions: bool = False,
     show_error_details: bool = False,
+    plan_cache_size: int = PLAN_CACHE_SIZE,
 ) -> strawberry.Schema:
     """The schema, its errors coded and masked, its documents within the `document_limits`.
 
@@ -129,14 +211,14 @@ def build_schema(
     errors' messages (`show_error_details`), never their tracebacks. The last
     `DOCUMENT_CACHE_SIZE` documents are kept parsed and validated (`document_caches`): each
     limit still holds, as a document over the token limit is never cached and a validation is
-    reused only under the same rules.
+    reused only under the same rules. The last `plan_cache_size` queries that passed them get
+    an execution plan (schema/plans.py); 0 runs every query through graphql-core.
     """
+    masking = partial(
+        MaskInternalErrors, hide_suggestions=hide_suggestions, show_details=show_error_details
+    )
     extensions: list[Any] = [
-        partial(
-            MaskInternalErrors,
-            hide_suggestions=hide_suggestions,
-            show_details=show_error_details,
-        ),
+        masking,
         *document_caches(DOCUMENT_CACHE_SIZE),
         *document_limits(
             max_depth=max_depth,
@@ -152,6 +234,8 @@ def build_schema(
         types=[User],
         federation_version=FEDERATION_VERSION,
         extensions=extensions,
+        masking=masking,
+        plan_cache_size=plan_cache_size,
     )
 
 

@@ -7,9 +7,10 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar, Final
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from schema.ports import (
     CatalogUnavailable,
@@ -155,12 +156,20 @@ class MaskInternalErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is not None and result.errors:
+        if isinstance(result, ExecutionResult | GraphQLExecutionResult):
+            self.finish(result, self.execution_context.context)
+
+    def finish(self, result: ExecutionResult | GraphQLExecutionResult, context: object) -> None:
+        """Code or mask `result`'s errors, and add the query's CATALOG_UNAVAILABLE error.
+
+        Also what an execution plan's result goes through (schema/plans.py), so that a
+        planned query and graphql-core's answer alike.
+        """
+        if result.errors:
             result.errors = [self._present(error) for error in result.errors]
-        context = self.execution_context.context
         paths = getattr(context, "unavailable_item_paths", None)
         failure = getattr(context, "catalog_failure", None)
-        if result is not None and paths and failure is not None:
+        if paths and failure is not None:
             # The recommendations stand; their items are null, explained once for the query.
             error = CatalogUnavailableError(failure.message, sorted(paths, key=_path_order))
             result.errors = [*(result.errors or ()), error]

@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypedDict
 
 from aiobotocore.config import AioConfig
@@ -276,6 +277,30 @@ def client_config(settings: Settings) -> AioConfig:
     )
 
 
+_PRODUCT = "personalize-gateway"
+
+
+def _product_version() -> str:
+    try:
+        return version(_PRODUCT)
+    except PackageNotFoundError:  # run from a bundle without the package's metadata
+        return "unknown"
+
+
+def runtime_config(settings: Settings, session: AioSession) -> AioConfig:
+    """`client_config` for personalize-runtime, the call of every query, with less CPU per call.
+
+    No client-side parameter validation: the schema checks every input Personalize checks
+    (schema/limits.py, schema/inputs.py) and the settings check the ARNs and context names, so
+    it would only repeat them. A User-Agent built once (the gateway's name and version, then
+    botocore's own), where botocore would build it twice per call.
+    """
+    user_agent = f"{_PRODUCT}/{_product_version()} {session.user_agent()}"
+    return client_config(settings).merge(
+        AioConfig(parameter_validation=False, user_agent=user_agent)
+    )
+
+
 @contextlib.asynccontextmanager
 async def open_resources(
     settings: Settings,
@@ -306,7 +331,7 @@ async def open_resources(
             session.create_client(
                 "personalize-runtime",
                 endpoint_url=settings.personalize_endpoint_url,
-                **client_options,
+                **{**client_options, "config": runtime_config(settings, session)},
             )
         )
         events = await stack.enter_async_context(
