@@ -98,8 +98,11 @@ class Server:
         return self.process.pid
 
     def get_json(self, path: str) -> Any:
-        """GET `path` (on the stats port, if any) and decode the JSON answer."""
-        return get_json(self.stats_url + path)
+        """GET `path` (on the stats port, if any) and decode the JSON answer.
+
+        Patient: after a phase that overloaded the server, its queue drains before the answer.
+        """
+        return get_json(self.stats_url + path, timeout_s=STATS_TIMEOUT_S)
 
     def pids(self) -> list[int]:
         """The process and its descendants (e.g. uvicorn's workers)."""
@@ -240,6 +243,9 @@ def stop(server: Server, timeout_s: float = STOP_TIMEOUT_S) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+STATS_TIMEOUT_S = 120.0  # a server may still be draining 1,000 connections' requests
 
 
 def get_json(url: str, *, timeout_s: float = 10.0) -> Any:
