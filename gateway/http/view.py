@@ -44,7 +44,7 @@ _FIRST_OPERATION: Final = re.compile(r"^\s*(query|mutation|subscription)\b\s*([_
 
 
 class GraphQLView(GraphiQLView[Context, None]):
-    """The /graphql endpoint: a fresh Context, and so fresh DataLoaders, for every request.
+    """The /graphql endpoint: a fresh Context, and so a fresh item loader, for every request.
 
     Every request that may run an operation is authenticated by `authenticator` first; the
     IDE page is not, so people can open it and add their token in its headers editor. Queries
