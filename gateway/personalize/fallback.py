@@ -112,15 +112,19 @@ class FallbackRecommender:
         filter: FilterRequest | None,
         personalize_context: Mapping[str, str],
         promotion: PromotionRequest | None,
+        key: bytes | None = None,
     ) -> Recommendations:
-        key = request_key(
-            "recommend",
-            user_id=user_id,
-            num_results=num_results,
-            filter=filter,
-            personalize_context=personalize_context,
-            promotion=promotion,
-        )
+        """Personalize's answer, or a stand-in's. `key`, when the caller has it, is
+        `request_key` of this request (likewise for `related_items` and `rank`)."""
+        if key is None:
+            key = request_key(
+                "recommend",
+                user_id=user_id,
+                num_results=num_results,
+                filter=filter,
+                personalize_context=personalize_context,
+                promotion=promotion,
+            )
 
         async def stand_in() -> tuple[str, Recommendations] | None:
             return await self._popular(
@@ -148,14 +152,16 @@ class FallbackRecommender:
         user_id: str | None,
         num_results: int,
         filter: FilterRequest | None,
+        key: bytes | None = None,
     ) -> Recommendations:
-        key = request_key(
-            "related_items",
-            item_id=item_id,
-            user_id=user_id,
-            num_results=num_results,
-            filter=filter,
-        )
+        if key is None:
+            key = request_key(
+                "related_items",
+                item_id=item_id,
+                user_id=user_id,
+                num_results=num_results,
+                filter=filter,
+            )
 
         async def stand_in() -> tuple[str, Recommendations] | None:
             return await self._popular(user_id, num_results, filter, {}, exclude=item_id)
@@ -177,14 +183,16 @@ class FallbackRecommender:
         item_ids: Sequence[str],
         filter: FilterRequest | None,
         personalize_context: Mapping[str, str],
+        key: bytes | None = None,
     ) -> Recommendations:
-        key = request_key(
-            "rank",
-            user_id=user_id,
-            item_ids=list(item_ids),
-            filter=filter,
-            personalize_context=personalize_context,
-        )
+        if key is None:
+            key = request_key(
+                "rank",
+                user_id=user_id,
+                item_ids=list(item_ids),
+                filter=filter,
+                personalize_context=personalize_context,
+            )
 
         async def stand_in() -> tuple[str, Recommendations] | None:
             unranked = tuple(Recommendation(item, None) for item in dict.fromkeys(item_ids))

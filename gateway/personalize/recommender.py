@@ -306,18 +306,26 @@ def _promotion_params(promotion: PromotionRequest) -> dict[str, Any]:
 def _recommendations(
     response: Mapping[str, Any], list_key: str, metadata: ItemMetadata | None
 ) -> Recommendations:
-    return Recommendations(
-        recommendation_id=response.get("recommendationId"),
-        items=tuple(
+    entries = response.get(list_key, ())
+    if metadata is None:
+        items = [
             Recommendation(
-                item_id=entry["itemId"],
-                score=entry.get("score"),
-                promotion_name=entry.get("promotionName"),
-                reasons=tuple(entry.get("reason", ())),
-                details=None
-                if metadata is None
-                else metadata.describe(entry["itemId"], (entry.get("metadata") or {}).items()),
+                entry["itemId"],
+                entry.get("score"),
+                entry.get("promotionName"),
+                tuple(entry["reason"]) if "reason" in entry else (),
             )
-            for entry in response.get(list_key, ())
-        ),
-    )
+            for entry in entries
+        ]
+    else:
+        items = [
+            Recommendation(
+                entry["itemId"],
+                entry.get("score"),
+                entry.get("promotionName"),
+                tuple(entry["reason"]) if "reason" in entry else (),
+                metadata.describe(entry["itemId"], (entry.get("metadata") or {}).items()),
+            )
+            for entry in entries
+        ]
+    return Recommendations(response.get("recommendationId"), tuple(items))

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from gateway.observations import CacheResult, Observer
+from gateway.personalize.fallback import FallbackRecommender
 from gateway.personalize.stale import AnswerStore, request_key
 from schema.ports import (
     FilterRequest,
@@ -57,6 +58,8 @@ class SharedRecommender:
         observer: Observer | None = None,
     ) -> None:
         self.recommender = recommender
+        # A FallbackRecommender takes the request's key from here rather than digest it again.
+        self._keyed = recommender if isinstance(recommender, FallbackRecommender) else None
         self.cache = cache
         self.observer = observer
         self.counters = SharingCounters()
@@ -94,10 +97,14 @@ class SharedRecommender:
             "personalize_context": personalize_context,
             "promotion": promotion,
         }
+        key = request_key("recommend", **arguments)
+        keyed = self._keyed
         return await self._share(
-            request_key("recommend", **arguments),
+            key,
             user_id,
-            lambda: self.recommender.recommend(**arguments),
+            (lambda: self.recommender.recommend(**arguments))
+            if keyed is None
+            else lambda: keyed.recommend(**arguments, key=key),
         )
 
     async def related_items(
@@ -114,10 +121,14 @@ class SharedRecommender:
             "num_results": num_results,
             "filter": filter,
         }
+        key = request_key("related_items", **arguments)
+        keyed = self._keyed
         return await self._share(
-            request_key("related_items", **arguments),
+            key,
             user_id,
-            lambda: self.recommender.related_items(**arguments),
+            (lambda: self.recommender.related_items(**arguments))
+            if keyed is None
+            else lambda: keyed.related_items(**arguments, key=key),
         )
 
     async def rank(
@@ -134,10 +145,14 @@ class SharedRecommender:
             "filter": filter,
             "personalize_context": personalize_context,
         }
+        key = request_key("rank", **arguments)
+        keyed = self._keyed
         return await self._share(
-            request_key("rank", **arguments),
+            key,
             user_id,
-            lambda: self.recommender.rank(**arguments),
+            (lambda: self.recommender.rank(**arguments))
+            if keyed is None
+            else lambda: keyed.rank(**arguments, key=key),
         )
 
     async def _share(

@@ -6,9 +6,14 @@ import asyncio
 import uuid
 from typing import Any
 
+import pytest
+
 from emulator import LocalPersonalize
+from gateway.personalize import fallback
+from gateway.personalize.breaker import CircuitBreaker
+from gateway.personalize.fallback import FallbackRecommender
 from gateway.personalize.shared import SharedRecommender
-from gateway.personalize.stale import StaleStore
+from gateway.personalize.stale import StaleStore, request_key
 from schema.ports import Recommendations
 from tests.gateway.conftest import Gateway, OpenGateway
 from tests.schema.fakes import FakeRecommender
@@ -151,3 +156,36 @@ async def test_response_cache_keeps_no_answer_invalidated_while_in_flight() -> N
     await recommend(shared, "u1")
 
     assert len(fake.calls) == 2, fake.calls
+
+
+async def test_the_fallback_layer_keeps_answers_under_the_key_the_shared_layer_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stale = StaleStore(max_entries=10, max_age=30)
+    layered = FallbackRecommender(
+        FakeRecommender(item_ids=["i1", "i2"]),
+        stale=stale,
+        breaker=CircuitBreaker(failure_threshold=5, cool_down=30),
+    )
+    digests: list[str] = []
+
+    def counted(operation: str, **parameters: Any) -> bytes:
+        digests.append(operation)
+        return request_key(operation, **parameters)
+
+    monkeypatch.setattr(fallback, "request_key", counted)
+    shared = SharedRecommender(layered, cache=None)
+
+    await recommend(shared, "u1")
+
+    assert digests == [], digests
+    key = request_key(
+        "recommend",
+        user_id="u1",
+        num_results=5,
+        filter=None,
+        personalize_context={},
+        promotion=None,
+    )
+    found = await stale.get(key, user_id="u1")
+    assert found.answer is not None, found
