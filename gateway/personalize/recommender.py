@@ -306,26 +306,16 @@ def _promotion_params(promotion: PromotionRequest) -> dict[str, Any]:
 def _recommendations(
     response: Mapping[str, Any], list_key: str, metadata: ItemMetadata | None
 ) -> Recommendations:
-    entries = response.get(list_key, ())
-    if metadata is None:
-        items = [
-            Recommendation(
-                entry["itemId"],
-                entry.get("score"),
-                entry.get("promotionName"),
-                tuple(entry["reason"]) if "reason" in entry else (),
-            )
-            for entry in entries
-        ]
-    else:
-        items = [
-            Recommendation(
-                entry["itemId"],
-                entry.get("score"),
-                entry.get("promotionName"),
-                tuple(entry["reason"]) if "reason" in entry else (),
-                metadata.describe(entry["itemId"], (entry.get("metadata") or {}).items()),
-            )
-            for entry in entries
-        ]
+    items = [
+        Recommendation(
+            entry["itemId"],
+            entry.get("score"),
+            entry.get("promotionName"),
+            tuple(entry["reason"]) if "reason" in entry else (),
+            None
+            if metadata is None
+            else metadata.describe(entry["itemId"], (entry.get("metadata") or {}).items()),
+        )
+        for entry in response.get(list_key, ())
+    ]
     return Recommendations(response.get("recommendationId"), tuple(items))

@@ -42,17 +42,22 @@ async def personalize() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
         yield f"http://127.0.0.1:{port}", seen
 
 
+def settings_on(endpoint: str, directory: Path) -> Settings:
+    """Settings for a gateway calling `endpoint`, with a one-item catalog in `directory`."""
+    (directory / "items.csv").write_text("ITEM_ID,TITLE\ni1,One\n")
+    load_catalog(directory / "items.csv", directory / "catalog.db")
+    return Settings(
+        catalog_path=directory / "catalog.db",
+        recommendations_arn="arn:aws:personalize:us-east-1:000000000000:campaign/c",
+        personalize_endpoint_url=endpoint,
+    )
+
+
 async def test_personalize_runtime_calls_carry_the_gateway_user_agent(
     personalize: tuple[str, list[dict[str, str]]], tmp_path: Path
 ) -> None:
     endpoint, seen = personalize
-    (tmp_path / "items.csv").write_text("ITEM_ID,TITLE\ni1,One\n")
-    load_catalog(tmp_path / "items.csv", tmp_path / "catalog.db")
-    settings = Settings(
-        catalog_path=tmp_path / "catalog.db",
-        recommendations_arn="arn:aws:personalize:us-east-1:000000000000:campaign/c",
-        personalize_endpoint_url=endpoint,
-    )
+    settings = settings_on(endpoint, tmp_path)
     async with open_resources(settings, credentials=LOCAL_CREDENTIALS) as resources:
         await resources["recommender"].recommend(
             user_id="u1", num_results=1, filter=None, personalize_context={}, promotion=None
@@ -67,13 +72,7 @@ async def test_personalize_runtime_leaves_input_checks_to_the_schema(
     personalize: tuple[str, list[dict[str, str]]], tmp_path: Path
 ) -> None:
     endpoint, seen = personalize
-    (tmp_path / "items.csv").write_text("ITEM_ID,TITLE\ni1,One\n")
-    load_catalog(tmp_path / "items.csv", tmp_path / "catalog.db")
-    settings = Settings(
-        catalog_path=tmp_path / "catalog.db",
-        recommendations_arn="arn:aws:personalize:us-east-1:000000000000:campaign/c",
-        personalize_endpoint_url=endpoint,
-    )
+    settings = settings_on(endpoint, tmp_path)
     async with open_resources(settings, credentials=LOCAL_CREDENTIALS) as resources:
         # A string for an integer: botocore's validation would refuse it before sending;
         # without it the request reaches Personalize, which judges it.
