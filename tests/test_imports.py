@@ -123,6 +123,18 @@ def test_no_import_cycle_in_the_project() -> None:
     assert cycles == []
 
 
+def test_only_the_cli_imports_the_emulator() -> None:
+    edges = graph()
+
+    importers = sorted(
+        name
+        for name, targets in edges.items()
+        if name.startswith(("gateway", "schema"))
+        and any(target.split(".")[0] == "emulator" for target in targets)
+    )
+    assert importers == ["gateway.cli", "gateway.cli.embedded"], importers
+
+
 def test_import_graph_sees_lazy_imports() -> None:
     # The CLI imports the emulator inside functions: a graph that missed it would prove nothing.
-    assert "emulator.cli" in graph()["gateway.embedded"]
+    assert "emulator.cli" in graph()["gateway.cli.embedded"]

@@ -12,7 +12,7 @@ import pytest
 from emulator import LocalPersonalize
 from gateway.catalog.sqlite import SqliteCatalog
 from gateway.cli import build_parser, main
-from gateway.embedded import local_settings
+from gateway.cli.embedded import local_settings
 
 RECOMMENDER = "arn:aws:personalize:us-east-1:123456789012:recommender/most-popular"
 CAMPAIGN = "arn:aws:personalize:us-east-1:123456789012:campaign/user-personalization"

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 from gateway.catalog.load import CatalogLoadError, build_column_map, load_catalog_to
 from gateway.catalog.source import CatalogUrlError, SqliteSource, parse_catalog_url
 from gateway.catalog.sqlite import CatalogError, check_catalog_file
+from gateway.cli.embedded import DEFAULT_DATA_DIR, serve_embedded
 from gateway.console import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -23,7 +24,6 @@ from gateway.console import (
     load_settings,
     progress,
 )
-from gateway.embedded import DEFAULT_DATA_DIR, serve_embedded
 from gateway.http.app import create_app
 from gateway.http.auth import hash_api_key
 from gateway.server import bind, print_banner, run_server, run_workers
