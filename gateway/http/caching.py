@@ -10,27 +10,23 @@ otherwise.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import MutableMapping, Sequence
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Final
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.http.observing import OUTCOME_KEY
 from gateway.observations import Observer
 
 NOT_STORED: Final = "no-store"
-RESULT_SUCCEEDED_KEY: Final = "gateway.result_succeeded"
-
-
-def mark_result(scope: MutableMapping[str, Any], *, succeeded: bool) -> None:
-    """Called by the view: whether the request's GraphQL result had data and no error."""
-    scope[RESULT_SUCCEEDED_KEY] = succeeded
 
 
 class HttpCache:
     """Wraps the GraphQL endpoint (an ASGI app) to make its successful GET answers cacheable.
 
-    The endpoint says which answers succeeded with `mark_result`; the body is not read again.
+    The endpoint marks each result's outcome (`mark_outcome`); only an `ok` one (data, no error)
+    is cacheable, and the body is not read again.
 
     `max_age` is how many seconds a browser may reuse an answer before revalidating it; 0 makes
     it revalidate every time (and still get a 304 when the answer is the same). `vary` names
@@ -79,7 +75,7 @@ class HttpCache:
 
     async def _answer(self, scope: Scope, start: Message, body: bytes, send: Send) -> None:
         headers = MutableHeaders(scope=start)
-        if start["status"] != 200 or scope.get(RESULT_SUCCEEDED_KEY) is not True:
+        if start["status"] != 200 or scope.get(OUTCOME_KEY) != "ok":
             headers.setdefault("cache-control", NOT_STORED)
             await send(start)
             await send({"type": "http.response.body", "body": body})

@@ -21,7 +21,6 @@ from strawberry.schema.base import BaseSchema
 from strawberry.types import ExecutionResult
 
 from gateway.http.auth import AuthenticationFailed, Authenticator
-from gateway.http.caching import mark_result
 from gateway.http.errors import request_error_response
 from gateway.http.graphiql import GraphiQLView
 from gateway.http.observing import mark_outcome
@@ -107,7 +106,6 @@ class GraphQLView(GraphiQLView[Context, None]):
             )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
-        mark_result(request.scope, succeeded=result.data is not None and not result.errors)
         if result.data is None:
             mark_outcome(request.scope, "error")
         else:
